@@ -1,0 +1,35 @@
+# ClaimBench: rebuilds published studies of LLMs for surgical billing and coding, offline, end to end.
+# Read it as: rule all -> the report -> the rules in rules/*.smk -> scripts/ -> src/claimbench (the library).
+import os
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+# Every job imports this checkout's library, whether or not it was pip-installed, and never reaches a model hub.
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+from claimbench.offline import set_offline_env
+
+set_offline_env()
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/models.smk"
+include: "rules/cohort.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        REPORT_OUTPUTS,
+    default_target: True
