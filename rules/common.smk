@@ -4,3 +4,7 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 CPU_ENV = "../envs/cpu.yaml"
 REPORT_ENV = "../envs/report.yaml"
+
+# name -> file the report reads. Each stage's rules file registers what its report section shows; the render rule
+# depends on all of them, so a changed input rebuilds the report.
+REPORT_INPUTS = {}

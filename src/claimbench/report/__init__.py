@@ -1,0 +1,1 @@
+"""Report rendering and the helpers its Python chunks use."""
