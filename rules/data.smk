@@ -1,0 +1,77 @@
+# Data: the raw extract (synthetic by default, or the user's file), its validation, and the train/validation/test
+# split. Outputs: results/data/encounters.parquet, rejected.jsonl, ingest_summary.json, split/<split>.parquet.
+
+SPLIT_NAMES = ["train", "validation", "test"]
+
+
+def raw_extract():
+    """The extract the ingest rule validates: the generated one, or the user's file as given in config."""
+    source = config["data"]["source"]
+    return f"{RESULTS}/data/raw/synthetic_extract.parquet" if source == "synthetic" else source
+
+
+rule generate_synthetic:
+    output:
+        extract=f"{RESULTS}/data/raw/synthetic_extract.parquet",
+        choices=f"{RESULTS}/data/raw/synthetic_choices.jsonl",
+    params:
+        synthetic=config["data"].get("synthetic", {}),
+        seed=config["seed"],
+        cpt_catalog=config["codesets"]["cpt_catalog"],
+    log:
+        f"{LOGS}/generate_synthetic.log",
+    benchmark:
+        f"{BENCH}/generate_synthetic.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/generate_synthetic.py"
+
+
+rule ingest_extract:
+    input:
+        extract=raw_extract(),
+    output:
+        encounters=f"{RESULTS}/data/encounters.parquet",
+        rejected=f"{RESULTS}/data/rejected.jsonl",
+        summary=f"{RESULTS}/data/ingest_summary.json",
+    log:
+        f"{LOGS}/ingest_extract.log",
+    benchmark:
+        f"{BENCH}/ingest_extract.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/ingest_extract.py"
+
+
+rule split_encounters:
+    input:
+        encounters=rules.ingest_extract.output.encounters,
+    output:
+        splits=expand(f"{RESULTS}/data/split/{{split}}.parquet", split=SPLIT_NAMES),
+        summary=f"{RESULTS}/data/split_summary.csv",
+    params:
+        fractions=config["data"]["split"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/split_encounters.log",
+    benchmark:
+        f"{BENCH}/split_encounters.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/split_encounters.py"
+
+
+REPORT_INPUTS["ingest_summary"] = rules.ingest_extract.output.summary
+REPORT_INPUTS["split_summary"] = rules.split_encounters.output.summary

@@ -1,0 +1,34 @@
+# The report: report/report.qmd and its section files, rendered to self-contained HTML and PDF. Include last: it
+# depends on every file the stages registered in REPORT_INPUTS.
+
+import glob
+import json
+
+REPORT_OUTPUTS = [f"{RESULTS}/report/report.html", f"{RESULTS}/report/report.pdf"]
+
+
+rule render_report:
+    input:
+        unpack(lambda wc: REPORT_INPUTS),
+        qmd="report/report.qmd",
+        sections=sorted(glob.glob("report/_*.qmd")),
+    output:
+        html=REPORT_OUTPUTS[0],
+        pdf=REPORT_OUTPUTS[1],
+    params:
+        inputs={name: str(path) for name, path in REPORT_INPUTS.items()},
+        engine=config["report"].get("engine", "auto"),
+        workdir=f"{RESULTS}/report/build",
+        # plain-data copy of the configuration for the provenance record
+        config=json.loads(json.dumps(config, default=str)),
+    log:
+        f"{LOGS}/render_report.log",
+    benchmark:
+        f"{BENCH}/render_report.tsv"
+    conda:
+        REPORT_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/render_report.py"

@@ -1,0 +1,21 @@
+# Rule generate_synthetic: the default data source (claimbench.data.synthetic).
+import json
+import logging
+
+from claimbench.logs import redirect_to_log
+
+redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
+
+from claimbench.data.io import write_encounters  # noqa: E402
+from claimbench.data.synthetic import SyntheticSettings, generate_extract  # noqa: E402
+
+settings = SyntheticSettings.from_config(snakemake.params.synthetic, seed=snakemake.params.seed)  # noqa: F821
+logging.info("generating %d synthetic encounters (years %s, seed %d)", settings.n_encounters, settings.years, settings.seed)
+records, choices = generate_extract(settings, cpt_catalog_path=snakemake.params.cpt_catalog)  # noqa: F821
+for record, choice in zip(records, choices):
+    record["fiscal_year"] = choice["fiscal_year"]
+write_encounters(records, snakemake.output.extract)  # noqa: F821
+with open(snakemake.output.choices, "w") as handle:  # noqa: F821
+    for choice in choices:
+        handle.write(json.dumps(choice) + "\n")
+logging.info("wrote %d encounters", len(records))
