@@ -14,12 +14,10 @@ configfile: "config.yaml"
 validate(config, "config/schema.yaml")
 
 # Every job imports this checkout's library, whether or not it was pip-installed, and never reaches a model hub.
-SRC = os.path.join(workflow.basedir, "src")
-sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
-from claimbench.offline import set_offline_env
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from claimbench.offline import prepare_workflow_env
 
-set_offline_env()
+prepare_workflow_env(workflow.basedir)
 
 
 include: "rules/common.smk"

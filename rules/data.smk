@@ -1,13 +1,6 @@
 # Data: the raw extract (synthetic by default, or the user's file), its validation, and the train/validation/test
 # split. Outputs: results/data/encounters.parquet, rejected.jsonl, ingest_summary.json, split/<split>.parquet.
 
-SPLIT_NAMES = ["train", "validation", "test"]
-
-
-def raw_extract():
-    """The extract the ingest rule validates: the generated one, or the user's file as given in config."""
-    source = config["data"]["source"]
-    return f"{RESULTS}/data/raw/synthetic_extract.parquet" if source == "synthetic" else source
 
 
 rule generate_synthetic:

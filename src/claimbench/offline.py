@@ -22,6 +22,13 @@ def set_offline_env() -> None:
         os.environ[key] = value
 
 
+def prepare_workflow_env(basedir: str) -> None:
+    """Called by the Snakefile: offline switches, and this checkout's ``src`` first on every job's PYTHONPATH."""
+    set_offline_env()
+    src = os.path.join(basedir, "src")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)
+
+
 def package_dir(package: str) -> Path:
     """The folder of an installed package, found without importing it (some model packages import heavy deps)."""
     spec = importlib.util.find_spec(package)
