@@ -95,3 +95,17 @@ def test_parquet_roundtrip_through_the_contract(tmp_path):
     frame = read_encounters(path)
     assert frame.loc[0, "cpt_lines"] == GOOD["cpt_lines"] and frame.loc[0, "icd10"] == ["R31.0"]
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_check_cli_exit_codes_and_messages(tmp_path, capsys):
+    from claimbench.data.check import main
+
+    good = write_jsonl(tmp_path / "good.jsonl", [GOOD])
+    assert main([str(good)]) == 0
+    bad = write_jsonl(tmp_path / "bad.jsonl", [GOOD, {**GOOD, "encounter_id": "E2", "surgery_date": "yesterday"}])
+    assert main([str(bad), str(tmp_path / "rej.jsonl")]) == 1
+    out = capsys.readouterr().out
+    assert "1 valid, 1 rejected" in out and "row 2 (encounter_id=E2): field 'surgery_date'" in out
+    assert (tmp_path / "rej.jsonl").read_text().count("\n") == 1
+    assert main([str(tmp_path / "missing.csv")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1  # one line, no traceback
