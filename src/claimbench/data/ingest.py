@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from claimbench.codesets import fiscal_year
 
@@ -95,28 +96,11 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
 
 def _read_parquet(path: Path) -> list[tuple[int, dict]]:
     try:
-        frame = pd.read_parquet(path)
+        table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise ExtractError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-    _require_columns(path, frame.columns)
-    records = frame.to_dict("records")
-    return [(i + 1, _from_arrow(r)) for i, r in enumerate(records)]
-
-
-def _from_arrow(record: dict) -> dict:
-    """Parquet list columns arrive as numpy arrays; the contract speaks of plain lists."""
-    out = dict(record)
-    for key in ("icd10", "cpt_lines"):
-        value = out.get(key)
-        if value is not None and not isinstance(value, (list, str)):
-            out[key] = list(value)
-    if isinstance(out.get("cpt_lines"), list):
-        out["cpt_lines"] = [
-            {k: (list(v) if k == "modifiers" and v is not None and not isinstance(v, (list, str)) else v) for k, v in line.items()}
-            if isinstance(line, dict) else line
-            for line in out["cpt_lines"]
-        ]
-    return out
+    _require_columns(path, table.column_names)
+    return list(enumerate(table.to_pylist(), start=1))  # nested list columns arrive as plain lists and dicts
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict]]:
@@ -135,8 +119,12 @@ def _read_csv(path: Path) -> list[tuple[int, dict]]:
     return rows
 
 
+# undecodable bytes, as Python's surrogateescape error handler represents them
+SURROGATES = re.compile("[\udc80-\udcff]")
+
+
 def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return SURROGATES.search(text) is not None
 
 
 def _clean_surrogates(row: dict) -> dict:
