@@ -126,6 +126,8 @@ def _pandoc(markdown: Path, out: Path, fmt: str, meta: dict, cwd: Path) -> None:
     args = ["--standalone", f"--resource-path={cwd}", "--toc"]
     if fmt == "html":
         args.append("--embed-resources")
+    if fmt == "typst":
+        args.append("--variable=header-includes:#show figure: set block(breakable: true)")  # long tables may break
     for key in ("title", "subtitle", "date"):
         if meta.get(key):
             args.append(f"--metadata={key}:{meta[key]}")
