@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from nltk.translate.meteor_score import meteor_score
 from rouge_score import rouge_scorer
 
 from claimbench.claim import PHI3_SEGMENT_TOKENS, Claim, CptLine, render_claim
-from claimbench.evaluation.structure import WORDNET_HELP, StructureScorer, load_wordnet, structure_text, tokenize
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def wordnet_dir() -> Path:
-    """NLTK_DATA if set, else where tools/install_wordnet.sh puts it (the set-up runs it; nothing is downloaded)."""
-    for candidate in (*os.environ.get("NLTK_DATA", "").split(os.pathsep), REPO / "resources" / "nltk_data"):
-        if candidate and (Path(candidate) / "corpora" / "wordnet" / "lexnames").is_file():
-            return Path(candidate)
-    pytest.fail(WORDNET_HELP)
+from claimbench.evaluation.structure import (
+    WORDNET_HELP,
+    StructureScorer,
+    find_nltk_data,
+    load_wordnet,
+    structure_text,
+    tokenize,
+)
 
 
 @pytest.fixture(scope="module")
 def scorer():
-    return StructureScorer(nltk_data=wordnet_dir())
+    # WordNet comes from the set-up (tools/install_wordnet.sh); its absence is a set-up failure, not a skip
+    nltk_data = find_nltk_data()
+    if nltk_data is None:
+        pytest.fail(WORDNET_HELP)
+    return StructureScorer(nltk_data=nltk_data)
 
 
 CLAIM = Claim(
@@ -84,6 +82,10 @@ def test_non_text_generation_scores_zero(scorer):
     assert structure_text(float("nan")) == ""
 
 
-def test_missing_wordnet_is_a_clear_error(tmp_path):
+def test_missing_wordnet_is_a_clear_error_and_nothing_is_downloaded(tmp_path, monkeypatch):
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "elsewhere")])
+    monkeypatch.setattr(nltk, "download", lambda *a, **k: pytest.fail("nltk.download called"))
     with pytest.raises(FileNotFoundError, match="install_wordnet"):
         load_wordnet(tmp_path)

@@ -40,25 +40,37 @@ def structure_text(text: object) -> str:
     return re.sub(r"[ \t]+\n", "\n", text).strip()
 
 
+def find_nltk_data() -> Path | None:
+    """An nltk_data folder holding corpora/wordnet: one named in NLTK_DATA, else this checkout's
+    ``resources/nltk_data`` (where setup.sh runs tools/install_wordnet.sh); None if neither has WordNet."""
+    import os
+
+    checkout = Path(__file__).resolve().parents[3] / "resources" / "nltk_data"
+    for candidate in (*os.environ.get("NLTK_DATA", "").split(os.pathsep), checkout):
+        if candidate and (Path(candidate) / "corpora" / "wordnet" / "lexnames").is_file():
+            return Path(candidate)
+    return None
+
+
 def load_wordnet(nltk_data: str | Path | None = None):
-    """A WordNetCorpusReader from ``nltk_data``/corpora/wordnet, else from nltk's own search path (NLTK_DATA ...)."""
+    """A WordNetCorpusReader from ``nltk_data``/corpora/wordnet, else from nltk's own search path (NLTK_DATA ...).
+    Never downloads: without WordNet it raises FileNotFoundError saying how to install it."""
     import nltk
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    if nltk_data:
-        root = Path(nltk_data) / "corpora" / "wordnet"
-        if not (root / "lexnames").is_file():
-            raise FileNotFoundError(f"{root}: no WordNet there. {WORDNET_HELP}")
-        pointer = str(root.resolve())
+    pointer = None
+    if nltk_data and (Path(nltk_data) / "corpora" / "wordnet" / "lexnames").is_file():
+        pointer = str((Path(nltk_data) / "corpora" / "wordnet").resolve())
         # nltk >= 3.10 opens corpus files only under its data roots (nltk.data.path, NLTK_DATA): register this one.
         data_root = str(Path(nltk_data).resolve())
         if data_root not in nltk.data.path:
             nltk.data.path.insert(0, data_root)
     else:
-        try:
+        try:  # any nltk_data nltk already knows (NLTK_DATA, ~/nltk_data, ...)
             pointer = nltk.data.find("corpora/wordnet")
         except LookupError:
-            raise FileNotFoundError(WORDNET_HELP) from None
+            where = f"{Path(nltk_data) / 'corpora' / 'wordnet'}: no WordNet there, nor on nltk's path. " if nltk_data else ""
+            raise FileNotFoundError(where + WORDNET_HELP) from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "multilingual functions are not available": OMW is not needed for METEOR
         return WordNetCorpusReader(pointer, None)

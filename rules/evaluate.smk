@@ -1,0 +1,146 @@
+# Evaluation (paper 000: Evaluation; Results: Table 2, Figure 3, Code Validity, Format Consistency, Fine Tuning).
+# Per configuration: results/predictions/<c>.jsonl -> results/evaluation/cases/<c>.parquet (parse, match, validity,
+# ROUGE/METEOR). Then the summaries: metrics, Table 2 beside the paper, per-service breakdown, bootstrap and Figure 3,
+# training statistics. Library: claimbench.evaluation (pipeline.py is the entry point of each step).
+from claimbench.evaluation.pipeline import configuration_names, finetuned_names
+
+EVAL = f"{RESULTS}/evaluation"
+EVAL_CONFIGURATIONS = configuration_names(config)
+EVAL_FINETUNED = [name for name in finetuned_names(config) if name in EVAL_CONFIGURATIONS]
+
+
+def _predictions(kind):
+    return {name: f"{RESULTS}/predictions/{name}.{kind}" for name in EVAL_CONFIGURATIONS}
+
+
+def _cases():
+    return {name: f"{EVAL}/cases/{name}.parquet" for name in EVAL_CONFIGURATIONS}
+
+
+rule evaluate_cases:
+    input:
+        predictions=f"{RESULTS}/predictions/{{configuration}}.jsonl",
+        meta=f"{RESULTS}/predictions/{{configuration}}.meta.json",
+        test=f"{RESULTS}/data/split/test.parquet",
+    output:
+        cases=f"{EVAL}/cases/{{configuration}}.parquet",
+    wildcard_constraints:
+        configuration=r"[^/]+",
+    params:
+        codesets=config["codesets"],
+        evaluation=config["evaluation"],
+    log:
+        f"{LOGS}/evaluate_cases/{{configuration}}.log",
+    benchmark:
+        f"{BENCH}/evaluate_cases/{{configuration}}.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/evaluate_cases.py"
+
+
+rule evaluate_summary:
+    input:
+        cases=_cases().values(),
+        metas=_predictions("meta.json").values(),
+    output:
+        metrics=f"{EVAL}/metrics.csv",
+        table2=f"{EVAL}/table2.csv",
+        per_service=f"{EVAL}/per_service.csv",
+        configurations=f"{EVAL}/configurations.csv",
+    params:
+        cases=_cases(),
+        metas=_predictions("meta.json"),
+        paper_columns=config["evaluation"]["paper_columns"],
+    log:
+        f"{LOGS}/evaluate_summary.log",
+    benchmark:
+        f"{BENCH}/evaluate_summary.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/evaluate_summary.py"
+
+
+rule evaluate_bootstrap:
+    input:
+        cases=_cases().values(),
+        metas=_predictions("meta.json").values(),
+    output:
+        replicates=f"{EVAL}/bootstrap_replicates.parquet",
+        intervals=f"{EVAL}/bootstrap_intervals.csv",
+    params:
+        cases=_cases(),
+        metas=_predictions("meta.json"),
+        n_resamples=config["evaluation"]["bootstrap"]["n_resamples"],
+        seed=config["evaluation"]["bootstrap"].get("seed", config["seed"]),
+    log:
+        f"{LOGS}/evaluate_bootstrap.log",
+    benchmark:
+        f"{BENCH}/evaluate_bootstrap.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=6000,
+    script:
+        "../scripts/evaluate_bootstrap.py"
+
+
+rule evaluate_figure3:
+    input:
+        replicates=rules.evaluate_bootstrap.output.replicates,
+        configurations=rules.evaluate_summary.output.configurations,
+    output:
+        figure=f"{EVAL}/figure3_bootstrap.png",
+    params:
+        paper_columns=config["evaluation"]["paper_columns"],
+    log:
+        f"{LOGS}/evaluate_figure3.log",
+    benchmark:
+        f"{BENCH}/evaluate_figure3.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/evaluate_figure3.py"
+
+
+rule evaluate_training:
+    input:
+        stats=[f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED],
+        metas=[f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_FINETUNED],
+    output:
+        table=f"{EVAL}/training_stats.csv",
+    params:
+        stats={name: f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED},
+        metas={name: f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_FINETUNED},
+        paper_columns=config["evaluation"]["paper_columns"],
+    log:
+        f"{LOGS}/evaluate_training.log",
+    benchmark:
+        f"{BENCH}/evaluate_training.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/evaluate_training.py"
+
+
+REPORT_INPUTS["eval_metrics"] = rules.evaluate_summary.output.metrics
+REPORT_INPUTS["eval_table2"] = rules.evaluate_summary.output.table2
+REPORT_INPUTS["eval_per_service"] = rules.evaluate_summary.output.per_service
+REPORT_INPUTS["eval_configurations"] = rules.evaluate_summary.output.configurations
+REPORT_INPUTS["eval_bootstrap_intervals"] = rules.evaluate_bootstrap.output.intervals
+REPORT_INPUTS["eval_figure3"] = rules.evaluate_figure3.output.figure
+REPORT_INPUTS["eval_training"] = rules.evaluate_training.output.table
