@@ -103,6 +103,9 @@ def test_wilson_and_t_intervals_known_answers():
     mean, low, high = mean_ci([1, 2, 3, 4])
     assert mean == 2.5 and low == pytest.approx(0.445740, abs=1e-5) and high == pytest.approx(4.554260, abs=1e-5)
     assert mean_ci([3.0, 3.0, 3.0]) == (3.0, 3.0, 3.0)
+    # [0, 0, 1]: mean 1/3, s = 0.57735, se = 1/3, t(0.975, 2) = 4.302653 -> (-1.0009, 1.6676); clipped below at 0
+    mean, low, high = mean_ci([0, 0, 1], bounds=(0.0, float("inf")))
+    assert low == 0.0 and high == pytest.approx(1 / 3 + 4.302653 / 3, abs=1e-5)
 
 
 def test_summarize_hand_computed():

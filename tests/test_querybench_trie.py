@@ -3,35 +3,12 @@ temperature (where an unconstrained one writes junk), with a tokenizer that merg
 
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers, decoders
-from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessorList, PreTrainedTokenizerFast
+from _querybench_tiny import tiny_model, tiny_tokenizer
+from transformers import LogitsProcessorList
 
 from claimbench.querybench.trie import CodeTrie, TrieLogitsProcessor, token_texts
 
 CODES = ["E11.9", "E11.65", "I82.409", "I82.4", "27447", "A00.0"]  # I82.4 is a prefix of I82.409 on purpose
-
-
-def tiny_tokenizer():
-    # single characters plus merged pieces that straddle code boundaries (" E1", "11.", "9\n" must never be usable)
-    chars = list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:- abcde")
-    pieces = [" E1", " I8", "11.", ".9", "409", " 27", "447", "9\n", "\n", " ", "Code", "X.Y", "e11"]
-    vocab = {"<pad>": 0, "<eos>": 1}
-    for piece in chars + pieces:
-        vocab.setdefault(piece, len(vocab))
-    # every merge of our pieces, so encode("... 27447") may use them; decoding concatenates pieces
-    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="<pad>", continuing_subword_prefix="", max_input_chars_per_word=100))
-    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
-    tok.decoder = decoders.Fuse()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>")
-
-
-def tiny_model(vocab_size, seed=0):
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=2, max_position_embeddings=128, pad_token_id=0, eos_token_id=1, bos_token_id=1,
-    )
-    return LlamaForCausalLM(config).eval()
 
 
 def test_trie_prefixes():

@@ -21,7 +21,8 @@ description to compare (the paper's Llama-2 BERTScore, 0.749 with 45.9% fabricat
 metric carries its denominator n.
 
 CIs: proportions use the Wilson score interval (``scipy.stats.binomtest(...).proportion_ci(method="wilson")``);
-means use the t interval of the mean (``scipy.stats.ttest_1samp(...).confidence_interval()``). The paper does not
+means use the t interval of the mean (``scipy.stats.ttest_1samp(...).confidence_interval()``), clipped to the
+metric's range (``MEAN_BOUNDS``: a small sample's t interval can go below zero). The paper does not
 say which it used; at its sizes both agree with a normal approximation to the digits it prints.
 """
 
@@ -36,6 +37,10 @@ from scipy import stats
 
 from claimbench.querybench.codebook import Codebook
 from claimbench.querybench.systems import extract_codes, normalize, predicted_code
+
+# The range each mean metric lives in: its CI is clipped to it.
+MEAN_BOUNDS = {"code_frequency": (0.0, math.inf), "matched_digits": (0.0, 100.0), "meteor": (0.0, 1.0),
+               "bertscore": (-1.0, 1.0)}
 
 # metric -> (label in tables, kind). kind "proportion" values are percentages.
 METRICS = {
@@ -114,8 +119,11 @@ def proportion_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float, fl
     return 100.0 * k / n, 100.0 * ci.low, 100.0 * ci.high
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) with the t interval; a constant sample gives a zero-width interval; NaNs when empty."""
+def mean_ci(
+    values: Sequence[float], level: float = 0.95, bounds: tuple[float, float] = (-math.inf, math.inf)
+) -> tuple[float, float, float]:
+    """(mean, low, high) with the t interval, clipped to the metric's range ``bounds`` (a small sample's t interval
+    can reach below 0 codes per response); a constant sample gives a zero-width interval; NaNs when empty."""
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return math.nan, math.nan, math.nan
@@ -125,7 +133,7 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     if np.all(x == x[0]):
         return m, m, m
     ci = stats.ttest_1samp(x, 0.0).confidence_interval(confidence_level=level)
-    return m, float(ci.low), float(ci.high)
+    return m, max(float(ci.low), bounds[0]), min(float(ci.high), bounds[1])
 
 
 def summarize(scored: pd.DataFrame) -> pd.DataFrame:
@@ -154,6 +162,6 @@ def summarize(scored: pd.DataFrame) -> pd.DataFrame:
             value, low, high = proportion_ci(k, n)
             rows.append(dict(metric=name, label=label, value=value, ci_low=low, ci_high=high, count=k, n=n))
         elif name in means:
-            value, low, high = mean_ci(means[name])
+            value, low, high = mean_ci(means[name], bounds=MEAN_BOUNDS[name])
             rows.append(dict(metric=name, label=label, value=value, ci_low=low, ci_high=high, count=None, n=len(means[name])))
     return pd.DataFrame(rows)

@@ -1,0 +1,137 @@
+# Code-querying benchmark (paper 003): description -> code for ICD-9-CM, ICD-10-CM and CPT. An independent branch:
+# sample codes -> query each model (free decoding at every temperature of the sweep; trie-constrained decoding
+# beyond the paper) -> score each run -> the paper's tables and the sweep figure. Library: claimbench.querybench.
+from claimbench.querybench.pipeline import SYSTEM_KEYS, temperature_tag
+
+QB = f"{RESULTS}/querybench"
+QB_CONFIG = config["querybench"]
+QB_TEMPERATURES = [temperature_tag(t) for t in QB_CONFIG["temperatures"]]
+if temperature_tag(QB_CONFIG["headline_temperature"]) not in QB_TEMPERATURES:
+    raise ValueError("querybench.headline_temperature must be one of querybench.temperatures")
+QB_RUNS = [(m, "free", t) for m in QB_CONFIG["models"] for t in QB_TEMPERATURES] + [
+    (m, "trie", temperature_tag(t)) for m in QB_CONFIG["models"] for t in QB_CONFIG.get("constrained_temperatures", [])
+]
+QB_SAMPLES = {key: f"{QB}/sample/{key}.parquet" for key in SYSTEM_KEYS}
+
+
+def _qb_run_files(pattern):
+    return [pattern.format(model=m, mode=mode, temperature=t) for m, mode, t in QB_RUNS]
+
+
+rule querybench_sample:
+    output:
+        sample=f"{QB}/sample/{{system}}.parquet",
+    wildcard_constraints:
+        system="|".join(SYSTEM_KEYS),
+    params:
+        querybench=QB_CONFIG,
+        codesets=config["codesets"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/querybench_sample/{{system}}.log",
+    benchmark:
+        f"{BENCH}/querybench_sample/{{system}}.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/querybench_sample.py"
+
+
+rule querybench_query:
+    input:
+        model=lambda wc: f"{model_dir(wc.model)}/config.json",
+        samples=QB_SAMPLES.values(),
+    output:
+        responses=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.jsonl",
+        meta=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.meta.json",
+    wildcard_constraints:
+        mode="free|trie",
+        temperature=r"[0-9]+(\.[0-9]+)?",
+    params:
+        samples=QB_SAMPLES,
+        querybench=QB_CONFIG,
+        codesets=config["codesets"],
+        seed=config["seed"],
+        meta=lambda wc: {
+            "stands_in_for": config["models"][wc.model].get("stands_in_for"),
+            "model_dir": str(model_dir(wc.model)),
+        },
+    log:
+        f"{LOGS}/querybench_query/{{model}}_{{mode}}_t{{temperature}}.log",
+    benchmark:
+        f"{BENCH}/querybench_query/{{model}}_{{mode}}_t{{temperature}}.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=6000,
+    script:
+        "../scripts/querybench_query.py"
+
+
+rule querybench_score:
+    input:
+        responses=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.jsonl",
+        meta=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.meta.json",
+    output:
+        scored=f"{QB}/scored/{{model}}/{{mode}}_t{{temperature}}.parquet",
+        summary=f"{QB}/scored/{{model}}/{{mode}}_t{{temperature}}.summary.csv",
+    wildcard_constraints:
+        mode="free|trie",
+        temperature=r"[0-9]+(\.[0-9]+)?",
+    params:
+        querybench=QB_CONFIG,
+        codesets=config["codesets"],
+        nltk_data=config.get("evaluation", {}).get("nltk_data"),
+    log:
+        f"{LOGS}/querybench_score/{{model}}_{{mode}}_t{{temperature}}.log",
+    benchmark:
+        f"{BENCH}/querybench_score/{{model}}_{{mode}}_t{{temperature}}.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/querybench_score.py"
+
+
+QB_TABLES = {
+    name: f"{QB}/tables/{name}.csv"
+    for name in (
+        "summary", "exact_match", "similarity", "error_icd9cm", "error_icd10cm", "error_cpt", "constrained", "sweep",
+        "runs", "samples",
+    )
+}
+
+
+rule querybench_tables:
+    input:
+        summaries=_qb_run_files(f"{QB}/scored/{{model}}/{{mode}}_t{{temperature}}.summary.csv"),
+        scored=_qb_run_files(f"{QB}/scored/{{model}}/{{mode}}_t{{temperature}}.parquet"),
+        metas=_qb_run_files(f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.meta.json"),
+        samples=QB_SAMPLES.values(),
+    output:
+        **QB_TABLES,
+        sweep_figure=f"{QB}/tables/sweep.png",
+    params:
+        querybench=QB_CONFIG,
+    log:
+        f"{LOGS}/querybench_tables.log",
+    benchmark:
+        f"{BENCH}/querybench_tables.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/querybench_tables.py"
+
+
+for _name, _path in QB_TABLES.items():
+    REPORT_INPUTS[f"querybench_{_name}"] = _path
+REPORT_INPUTS["querybench_sweep_figure"] = f"{QB}/tables/sweep.png"
