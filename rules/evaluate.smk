@@ -7,14 +7,9 @@ from claimbench.evaluation.pipeline import configuration_names, finetuned_names
 EVAL = f"{RESULTS}/evaluation"
 EVAL_CONFIGURATIONS = configuration_names(config)
 EVAL_FINETUNED = [name for name in finetuned_names(config) if name in EVAL_CONFIGURATIONS]
-
-
-def _predictions(kind):
-    return {name: f"{RESULTS}/predictions/{name}.{kind}" for name in EVAL_CONFIGURATIONS}
-
-
-def _cases():
-    return {name: f"{EVAL}/cases/{name}.parquet" for name in EVAL_CONFIGURATIONS}
+# configuration -> file, in config order
+EVAL_CASES = {name: f"{EVAL}/cases/{name}.parquet" for name in EVAL_CONFIGURATIONS}
+EVAL_METAS = {name: f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_CONFIGURATIONS}
 
 
 rule evaluate_cases:
@@ -44,16 +39,16 @@ rule evaluate_cases:
 
 rule evaluate_summary:
     input:
-        cases=_cases().values(),
-        metas=_predictions("meta.json").values(),
+        cases=list(EVAL_CASES.values()),
+        metas=list(EVAL_METAS.values()),
     output:
         metrics=f"{EVAL}/metrics.csv",
         table2=f"{EVAL}/table2.csv",
         per_service=f"{EVAL}/per_service.csv",
         configurations=f"{EVAL}/configurations.csv",
     params:
-        cases=_cases(),
-        metas=_predictions("meta.json"),
+        cases=EVAL_CASES,
+        metas=EVAL_METAS,
         paper_columns=config["evaluation"]["paper_columns"],
     log:
         f"{LOGS}/evaluate_summary.log",
@@ -70,14 +65,14 @@ rule evaluate_summary:
 
 rule evaluate_bootstrap:
     input:
-        cases=_cases().values(),
-        metas=_predictions("meta.json").values(),
+        cases=list(EVAL_CASES.values()),
+        metas=list(EVAL_METAS.values()),
     output:
         replicates=f"{EVAL}/bootstrap_replicates.parquet",
         intervals=f"{EVAL}/bootstrap_intervals.csv",
     params:
-        cases=_cases(),
-        metas=_predictions("meta.json"),
+        cases=EVAL_CASES,
+        metas=EVAL_METAS,
         n_resamples=config["evaluation"]["bootstrap"]["n_resamples"],
         seed=config["evaluation"]["bootstrap"].get("seed", config["seed"]),
     log:

@@ -93,7 +93,7 @@ def test_training_stats_beside_the_paper():
     assert mini.hours == 0.5 and mini.trainable_share == 0.05 and mini.paper_trainable_params == 201_612_288
     assert table.iloc[1].paper_column == "Fine-tuned Phi-3-medium" and table.iloc[1].configuration == ""
     shown = training_display(table)
-    assert list(shown.loc[0, ["Training time", "Share", "Paper time", "Paper share"]]) == ["30.0 min", "5.0%", "7.3 h", "5.0%"]
+    assert list(shown.loc[0, ["Training time", "Share", "Paper time", "Paper share"]]) == ["30.0 min", "5.0%", "7.3 h", "5%"]
     assert shown.loc[1, "Configuration"] == "(none configured)" and shown.loc[1, "Paper share"] == "2.7%"
 
 

@@ -309,7 +309,7 @@ def training_display(table: pd.DataFrame) -> pd.DataFrame:
                 "Paper model": _text(r.get("paper_model")) or "—",
                 "Paper time": _hours(_number(r.get("paper_hours"))),
                 "Paper trainable params": _count(_number(r.get("paper_trainable_params"))),
-                "Paper share": f"{100 * paper_share:.1f}%" if np.isfinite(paper_share) else "—",
+                "Paper share": f"{100 * paper_share:g}%" if np.isfinite(paper_share) else "—",  # as printed: 5%, 2.7%
             }
         )
     return pd.DataFrame(rows)
