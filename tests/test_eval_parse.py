@@ -96,6 +96,26 @@ def test_markdown_bullets_suffix_modifiers_lists_and_cpt_named_lines():
     )
 
 
+def test_chat_model_markdown_numbered_lists_and_tables():
+    text = (
+        "Here is the claim:\n\n**ICD-10-CM Diagnoses:**\n1. H25.11 – Age-related nuclear cataract, right eye\n"
+        "2. E11.9 – Type 2 diabetes mellitus\n\n**CPT Codes with Modifiers:**\n"
+        "1. **CPT Code 66984** | Modifiers: RT | Description: Cataract removal\n"
+        "2. CPT Code: 67028 (Modifier: LT)\n\n"
+        "| CPT Code | Modifiers | Description |\n|---|---|---|\n| **27447** | RT, 59 | Knee arthroplasty 12345 |\n"
+        "| 29881-LT | None | Meniscectomy |\n| 11042 | Debridement | - |\n"
+    )
+    parsed = parse_claim(text)
+    assert parsed.icd10 == ("H25.11", "E11.9")
+    assert parsed.cpt_lines == (
+        ParsedLine("66984", ("RT",)),
+        ParsedLine("67028", ("LT",)),
+        ParsedLine("27447", ("RT", "59")),
+        ParsedLine("29881", ("LT",)),
+        ParsedLine("11042", ()),
+    )
+
+
 def test_modifier_field_words_are_not_modifiers_but_upper_case_AS_is():
     text = "CPT Codes:\nCPT 1: 27447 | Modifiers: no modifiers, as needed\nCPT 2: 27447 | Modifiers: AS, N/A, none\n"
     assert parse_claim(text).cpt_lines == (ParsedLine("27447", ()), ParsedLine("27447", ("AS",)))
@@ -146,6 +166,9 @@ def test_adversarial_long_inputs_finish():
         "Modifiers:" * 20_000,
         "<|" * 30_000,
         "ICD-10-CM Diagnoses:\n" + "A1.1." * 20_000,
+        "CPT Codes:\n" + "| 66984 " * 20_000 + "| RT " * 20_000,
+        "CPT Codes:\n| 66984 | " + "aa " * 30_000 + "x |",
+        "1. " * 30_000,
     ):
         assert isinstance(parse_claim(text), ParsedClaim)
 
@@ -157,7 +180,7 @@ FRAGMENTS = st.sampled_from(
         "ICD-10-CM Diagnoses:", "CPT Codes with Modifiers:", "Provider Name:", "Provider Billables:", "CPT 1:",
         "CPT Code 2:", "| Modifiers:", "| Description:", "<|placeholder2|>", "<|end|>", "<s>", "**", "- ", "#",
         "\n", "\n\n", " ", ",", "|", ":", "-", "(", ")", "H25.11", "e119", "66984", "0191T", "RT", "59", "as",
-        "XXX.XXX", "#####", "1.", "\t", "\r\n", "\x00", "é", "𝟘", "6698", "669841",
+        "XXX.XXX", "#####", "1.", "\t", "\r\n", "\x00", "é", "𝟘", "6698", "669841", "| ", " |", "---", "None",
     ]
 )
 ADVERSARIAL = st.lists(FRAGMENTS | st.text(max_size=8), max_size=60).map("".join)

@@ -16,7 +16,9 @@ paper's prompts ask for and the model variations seen in practice, line by line:
   modifiers from a "Modifiers: RT, 59" field (up to the next "|") and/or dash suffixes ("66984-RT-59"), and the
   provider of the enclosing "Provider Name:" block. Other lines of the CPT section count only when they start with a
   code (after a bullet or "1."): a wrapped description with a number in it is not a CPT line. Such a line without a
-  "Modifiers:" field may hold a list ("66984-RT, 67028-LT"): each code is a line. A "Modifiers:" line right after a CPT line that had none continues it
+  "Modifiers:" field may hold a list ("66984-RT, 67028-LT"): each code is a line. A Markdown table row in the CPT
+  section ("| 66984 | RT, 59 | ... |") is a CPT line: its first code cell, and the first later cell that is a
+  modifier list. A "Modifiers:" line right after a CPT line that had none continues it
   (the paper's printed template wraps there).
 
 Normalisation is what a coder would do when reading a code, and nothing more: upper case, surrounding whitespace, the
@@ -40,7 +42,8 @@ SPECIAL_TOKEN = re.compile(r"<\|[^<>|\n]{0,64}\|>|</?s>|<(?:start|end)_of_turn>"
 
 # Leading clutter a model puts before a line's content: bullets, Markdown heading/emphasis marks, quote marks.
 # One symbol per repetition keeps the pattern unambiguous (``[-*]+`` inside ``*`` would backtrack exponentially).
-_LEAD = r"[ \t]*(?:[-*•>#][ \t]*)*(?:\*\*|__)?[ \t]*"
+# A list number ("1.", "2)") may follow.
+_LEAD = r"[ \t]*(?:[-*•>#][ \t]*)*(?:\d{1,3}[.)][ \t]+)?(?:\*\*|__)?[ \t]*"
 # "(ICD-10-CM)" / "(CPT)" after a heading's words: "Diagnosis Codes (ICD-10-CM):"
 _SYSTEM_NOTE = r"(?:[ \t]*\((?:ICD[ \t-]?10(?:[ \t-]?CM)?|CPT)\))?"
 
@@ -87,8 +90,11 @@ CPT_WITH_SUFFIX = re.compile(
 # An unlabelled line in the CPT section is a CPT line only when it starts with the code ("66984-RT: ...",
 # "2. 67028 | Modifiers: LT", "- (0191T)"); other lines there are descriptions or prose, numbers in them are not codes.
 STARTS_WITH_CPT = re.compile(
-    _LEAD + r"(?:\d{1,3}[.)][ \t]+)?[(\[]?[ \t]*(?=[0-9]{4}[0-9A-Za-z](?![0-9A-Za-z]|\.[0-9A-Za-z]))"
+    _LEAD + r"[(\[]?[ \t]*(?=[0-9]{4}[0-9A-Za-z](?![0-9A-Za-z]|\.[0-9A-Za-z]))"
 )
+# A Markdown table row ("| 66984 | RT, 59 | Cataract removal |"); the separator row has no code and is skipped.
+TABLE_ROW = re.compile(r"[ \t]*\|")
+MODIFIER_CELL = re.compile(r"(?:[0-9A-Za-z]{2}(?:[ \t]*[,;/][ \t]*|[ \t]+|$))+|[-–—]|none|n/?a", re.IGNORECASE)
 # Two-letter English words a model writes in a modifier field ("no modifiers", "as needed"), recognised only when
 # written in lower case: an upper-case AS or NO is taken as written (AS is a real modifier).
 _LOWERCASE_WORDS = frozenset(
@@ -170,7 +176,9 @@ def _icd_codes(text: str) -> list[str]:
 
 def _modifier_field(text: str) -> list[str]:
     text = re.sub(r"\([^()\n]{0,200}\)", " ", text)  # remarks: "RT (right eye)"
-    return [mod for token in re.split(r"[\s,;/+&|:-]+", text) if token and (mod := normalize_modifier(token))]
+    return [
+        mod for token in re.split(r"[\s,;/+&|:()\[\]*-]+", text) if token and (mod := normalize_modifier(token))
+    ]
 
 
 def _suffix_modifiers(suffix: str) -> list[str]:
@@ -203,6 +211,23 @@ def _cpt_line(state: _Builder, body: str, numbered: bool) -> None:
             mods += _modifier_field(field_match.group("mods"))
         state.lines.append(ParsedLine(cpt=code, modifiers=_dedupe(mods), provider=state.provider))
     state.open_line = None if field_match else len(state.lines) - 1
+
+
+def _table_row(state: _Builder, line: str) -> None:
+    """A CPT table row: the first cell holding a CPT code, its dash suffixes, and the first later cell that is a
+    modifier list ("RT, 59", "-", "None"). Rows without a code (header, separator) are skipped."""
+    cells = [cell.strip().strip("*_").strip() for cell in line.strip().strip("|").split("|")]
+    for position, cell in enumerate(cells):
+        match = CPT_WITH_SUFFIX.fullmatch(cell)
+        if match:
+            mods = _suffix_modifiers(match.group("suffix"))
+            for later in cells[position + 1 :]:
+                if later and MODIFIER_CELL.fullmatch(later):
+                    mods += _modifier_field(later)
+                    break
+            state.lines.append(ParsedLine(normalize_cpt(match.group("code")) or "", _dedupe(mods), state.provider))
+            state.open_line = None
+            return
 
 
 def _line(state: _Builder, line: str) -> None:
@@ -249,6 +274,8 @@ def _line(state: _Builder, line: str) -> None:
             state.open_line = None
         elif STARTS_WITH_CPT.match(line):
             _cpt_line(state, line, numbered=False)
+        elif TABLE_ROW.match(line):
+            _table_row(state, line)
 
 
 def parse_claim(text: object) -> ParsedClaim:
