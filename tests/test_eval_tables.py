@@ -87,13 +87,15 @@ def test_per_service_by_hand():
 
 
 def test_training_stats_beside_the_paper():
-    stats = {"ft-mini": {"wall_seconds": 1800, "trainable_params": 10, "total_params": 200}}
+    stats = {"ft-mini": {"wall_seconds": 1800, "trainable_params": 10, "total_params": 200,
+                         "trainable_params_paper_convention": 30}}
     table = training_stats(stats, {"ft-mini": {"model": "smollm2"}}, PAPER_COLUMNS)
     mini = table.iloc[0]
     assert mini.hours == 0.5 and mini.trainable_share == 0.05 and mini.paper_trainable_params == 201_612_288
     assert table.iloc[1].paper_column == "Fine-tuned Phi-3-medium" and table.iloc[1].configuration == ""
     shown = training_display(table)
     assert list(shown.loc[0, ["Training time", "Share", "Paper time", "Paper share"]]) == ["30.0 min", "5.0%", "7.3 h", "5%"]
+    assert shown.loc[0, "Counted as the paper"] == "30 (15.0%)"
     assert shown.loc[1, "Configuration"] == "(none configured)" and shown.loc[1, "Paper share"] == "2.7%"
 
 
@@ -103,6 +105,7 @@ def test_configuration_names_read_defensively():
     assert pipeline.configuration_names({"configurations": ["base", {"name": "knn"}, {"x": 1}]}) == ["base", "knn"]
     config = {"configurations": {"base": {"method": "base"}, "ft-mini": {"method": "QLoRA"}, "x": None}}
     assert pipeline.finetuned_names(config) == ["ft-mini"]
+    assert pipeline.finetuned_names({"configurations": {"ft": {"model": "m", "lora": {"r": 64}}}}) == ["ft"]
 
 
 def test_the_evaluation_steps_end_to_end(tmp_path):

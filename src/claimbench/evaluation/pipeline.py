@@ -43,7 +43,8 @@ def configuration_names(config: Mapping) -> list[str]:
 
 
 def finetuned_names(config: Mapping) -> list[str]:
-    """Configurations whose method is fine-tuning: their training statistics go beside the paper's."""
+    """Configurations that are fine-tuned (``method`` qlora/lora/finetune/sft, or a ``finetune``/``lora`` settings
+    block): their training statistics (results/finetune/<name>/train_stats.json) go beside the paper's."""
     section = config.get("configurations") or {}
     entries = section.items() if isinstance(section, Mapping) else (
         (e.get("name"), e) for e in section if isinstance(e, Mapping)
@@ -51,7 +52,8 @@ def finetuned_names(config: Mapping) -> list[str]:
     return [
         str(name)
         for name, entry in entries
-        if isinstance(entry, Mapping) and str(entry.get("method", "")).lower() in FINETUNE_METHODS
+        if isinstance(entry, Mapping)
+        and (str(entry.get("method", "")).lower() in FINETUNE_METHODS or "finetune" in entry or "lora" in entry)
     ]
 
 

@@ -241,7 +241,9 @@ def training_stats(
 ) -> pd.DataFrame:
     """One row per fine-tuned configuration: this run's time and trainable parameters beside the paper's.
 
-    ``stats``: configuration -> train_stats.json (wall_seconds, trainable_params, total_params, trainable_share).
+    ``stats``: configuration -> train_stats.json (wall_seconds, trainable_params, total_params, trainable_share, and
+    optionally trainable_params_paper_convention: the count that includes embeddings and norms, which is how the
+    paper's 201,612,288 and 389,784,576 come out for Phi-3).
     Paper rows whose configuration is not in ``stats`` are kept, with this run's side empty.
     """
     paper = paper_training() if paper is None else paper
@@ -257,15 +259,19 @@ def training_stats(
         share = record.get("trainable_share")
         if share is None and trainable is not None and total:
             share = trainable / total
+        paper_count = record.get("trainable_params_paper_convention")
         rows.append(
             {
                 "configuration": name,
-                "model": meta.get("model", ""),
-                "stands_in_for": meta.get("stands_in_for", ""),
+                "model": meta.get("model") or record.get("model", ""),
+                "stands_in_for": meta.get("stands_in_for") or record.get("stands_in_for", ""),
                 "hours": _number(record.get("wall_seconds")) / 3600,
                 "trainable_params": trainable,
                 "total_params": total,
                 "trainable_share": share,
+                # LoRA + input embeddings + norms: the count paper 000's figures match (see models.finetune)
+                "trainable_params_paper_convention": paper_count,
+                "trainable_share_paper_convention": paper_count / total if paper_count is not None and total else None,
                 "paper_column": column,
                 "paper_model": getattr(cited, "model", ""),
                 "paper_hours": getattr(cited, "hours", float("nan")),
@@ -298,6 +304,8 @@ def training_display(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in table.to_dict("records"):
         share, paper_share = _number(r.get("trainable_share")), _number(r.get("paper_trainable_share"))
+        convention = _number(r.get("trainable_params_paper_convention"))
+        convention_share = _number(r.get("trainable_share_paper_convention"))
         rows.append(
             {
                 "Configuration": _text(r.get("configuration")) or "(none configured)",
@@ -305,6 +313,8 @@ def training_display(table: pd.DataFrame) -> pd.DataFrame:
                 "Training time": _hours(_number(r.get("hours"))),
                 "Trainable params": _count(_number(r.get("trainable_params"))),
                 "Share": f"{100 * share:.1f}%" if np.isfinite(share) else "—",
+                "Counted as the paper": _count(convention)
+                + (f" ({100 * convention_share:.1f}%)" if np.isfinite(convention_share) else ""),
                 "Paper": _text(r.get("paper_column")) or "—",
                 "Paper model": _text(r.get("paper_model")) or "—",
                 "Paper time": _hours(_number(r.get("paper_hours"))),
