@@ -80,7 +80,9 @@ def _chat(tokenizer, msgs: list[dict], add_generation_prompt: bool) -> str:
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=add_generation_prompt)
     # A tokenizer without a chat template (a base model): same content, plain layout.
-    text = templates()["plain"]["prompt"].format(system=msgs[0]["content"], user=msgs[1]["content"])
+    text = templates()["plain"]["prompt"].format(
+        bos=tokenizer.bos_token or "", system=msgs[0]["content"], user=msgs[1]["content"]
+    )
     if len(msgs) > 2:
         text += msgs[2]["content"] + (tokenizer.eos_token or "")
     return text
