@@ -2,7 +2,7 @@
 # Per configuration: results/predictions/<c>.jsonl -> results/evaluation/cases/<c>.parquet (parse, match, validity,
 # ROUGE/METEOR). Then the summaries: metrics, Table 2 beside the paper, per-service breakdown, bootstrap and Figure 3,
 # training statistics. Library: claimbench.evaluation (pipeline.py is the entry point of each step).
-from claimbench.evaluation.pipeline import configuration_names, finetuned_names
+from claimbench.evaluation.selection import configuration_names, finetuned_names
 
 EVAL = f"{RESULTS}/evaluation"
 EVAL_CONFIGURATIONS = configuration_names(config)

@@ -18,44 +18,12 @@ from claimbench.data.io import read_encounters
 from claimbench.evaluation.bootstrap import bootstrap_configurations, bootstrap_intervals
 from claimbench.evaluation.cases import read_meta, read_predictions, score_cases
 from claimbench.evaluation.figures import figure3
+from claimbench.evaluation.selection import configuration_names, finetuned_names  # noqa: F401 (re-exported)
 from claimbench.evaluation.structure import StructureScorer
 from claimbench.evaluation.tables import all_metrics, paper_table2, per_service, table2, training_stats
 from claimbench.evaluation.validity import ReferenceSets
 
 log = logging.getLogger(__name__)
-
-# config ``configurations.<name>.method`` values that mean a fine-tuned model (with results/finetune/<name>/).
-FINETUNE_METHODS = frozenset({"qlora", "lora", "finetune", "fine-tune", "fine_tune", "finetuned", "sft", "ft"})
-
-
-def configuration_names(config: Mapping) -> list[str]:
-    """The configured configurations, in config order; empty when the section is absent."""
-    section = config.get("configurations") or {}
-    if isinstance(section, Mapping):
-        return [str(name) for name in section]
-    names = []
-    for entry in section:
-        if isinstance(entry, str):
-            names.append(entry)
-        elif isinstance(entry, Mapping) and entry.get("name"):
-            names.append(str(entry["name"]))
-    return names
-
-
-def finetuned_names(config: Mapping) -> list[str]:
-    """Configurations that are fine-tuned (``method`` qlora/lora/finetune/sft, or a ``finetune``/``lora`` settings
-    block): their training statistics (results/finetune/<name>/train_stats.json) go beside the paper's."""
-    section = config.get("configurations") or {}
-    entries = section.items() if isinstance(section, Mapping) else (
-        (e.get("name"), e) for e in section if isinstance(e, Mapping)
-    )
-    return [
-        str(name)
-        for name, entry in entries
-        if isinstance(entry, Mapping)
-        and (str(entry.get("method", "")).lower() in FINETUNE_METHODS or "finetune" in entry or "lora" in entry)
-    ]
-
 
 def evaluate_configuration(
     test_path: str | Path,
