@@ -1,0 +1,342 @@
+"""QLoRA fine-tuning on tiny models: masking, targets, the 4-bit train-mode guard, gradients against a dense
+reference, determinism, saving, merging."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import _finetune_tiny as tiny
+from claimbench.claim import Claim
+from claimbench.models.finetune import (
+    IGNORE_INDEX,
+    CompletionCollator,
+    build_examples,
+    completion_window,
+    deep_merge,
+    fit_note,
+    run_finetune,
+    settings_for,
+    tokenize_pair,
+)
+from claimbench.models.lora import build_lora_config, linear_target_modules, meta_model
+from claimbench.models.quantization import (
+    TrainModeGuard,
+    TrainModeTrapError,
+    build_bnb_config,
+    four_bit_layers,
+    load_4bit_for_training,
+)
+
+QUANT32 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True, "compute_dtype": "float32",
+           "quant_storage": "uint8"}
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny_models")
+    return {arch: tiny.save_model(arch, root / arch) for arch in tiny.ARCHITECTURES}
+
+
+@pytest.fixture(scope="module")
+def train_file(tmp_path_factory):
+    return tiny.write_train(tmp_path_factory.mktemp("data") / "train.parquet", n=6)
+
+
+# ------------------------------------------------------------------------------------------------ data and masking
+
+
+def test_tokenize_pair_masks_every_prompt_token():
+    tok = tiny.tokenizer()
+    ex = tokenize_pair(tok, "Operative Report : carpal", "CPT 1 : 64721")
+    prompt_ids = tok("Operative Report : carpal", add_special_tokens=False)["input_ids"]
+    completion_ids = tok("CPT 1 : 64721", add_special_tokens=False)["input_ids"]
+    assert (ex["n_prompt"], ex["n_completion"]) == (4, 4)
+    assert ex["input_ids"] == prompt_ids + completion_ids
+    assert ex["labels"] == [IGNORE_INDEX] * 4 + completion_ids
+
+
+def test_collator_pads_labels_with_ignore_index():
+    batch = CompletionCollator(pad_token_id=0)([
+        {"input_ids": [5, 6, 7], "labels": [-100, 6, 7]},
+        {"input_ids": [5, 6], "labels": [-100, 6]},
+    ])
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [5, 6, 0]]
+    assert batch["labels"].tolist() == [[-100, 6, 7], [-100, 6, -100]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+
+
+def test_completion_window_hand_computed():
+    # targets start at position 3 -> the logit at position 2 is the first one needed -> keep positions 2..4.
+    assert completion_window(torch.tensor([[-100, -100, -100, 5, 6]])) == 3
+    # batch: earliest target at position 1 (row 2) -> keep from position 0: all 5.
+    assert completion_window(torch.tensor([[-100, -100, -100, 5, 6], [-100, 9, 9, -100, -100]])) == 5
+    assert completion_window(torch.tensor([[-100, -100]])) == 2
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+def test_logits_window_gives_the_full_loss(models, arch):
+    """Skipping the prompt's logits (what the trainer does) leaves the loss unchanged."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(models[arch], dtype=torch.float32)
+    ids = torch.arange(10, 30).unsqueeze(0)
+    labels = ids.clone()
+    labels[:, :12] = IGNORE_INDEX
+    keep = completion_window(labels)
+    with torch.no_grad():
+        full = model(ids, labels=labels).loss
+        windowed = model(ids, labels=labels[:, -keep:], logits_to_keep=keep).loss
+    torch.testing.assert_close(windowed, full, rtol=1e-6, atol=1e-6)
+
+
+def test_long_notes_are_cut_never_the_claim():
+    tok = tiny.tokenizer()
+    rec = tiny.records(3)[2]  # the longest note
+    claim = Claim.from_record(rec)
+    full, cut = fit_note(tok, rec["op_note"], claim, "chat_template", 10_000)
+    assert not cut
+    limit = len(full["input_ids"]) - 10
+    short, cut = fit_note(tok, rec["op_note"], claim, "chat_template", limit)
+    assert cut and len(short["input_ids"]) <= limit
+    # the completion (claim) is whole: same tokens and the same targets
+    assert short["n_completion"] == full["n_completion"]
+    assert short["input_ids"][-short["n_completion"]:] == full["input_ids"][-full["n_completion"]:]
+    with pytest.raises(ValueError, match="max_seq_length"):
+        fit_note(tok, rec["op_note"], claim, "chat_template", full["n_completion"])
+
+
+def test_build_examples_is_a_seeded_subset(tmp_path):
+    import pandas as pd
+
+    tok = tiny.tokenizer()
+    frame = pd.DataFrame(tiny.records(6))
+    a, summary = build_examples(frame, tok, "chat_template", 3, 10_000, seed=7)
+    b, _ = build_examples(frame, tok, "chat_template", 3, 10_000, seed=7)
+    c, _ = build_examples(frame, tok, "chat_template", 3, 10_000, seed=8)
+    assert [e["encounter_id"] for e in a] == [e["encounter_id"] for e in b]
+    assert [e["encounter_id"] for e in a] != [e["encounter_id"] for e in c]
+    assert summary["n_examples"] == 3 and summary["n_train_records"] == 6
+    assert summary["completion_tokens"] == sum(e["n_completion"] for e in a)
+
+
+# ------------------------------------------------------------------------------------------------------ targets
+
+
+@pytest.mark.parametrize(
+    "arch, expected",
+    [
+        ("llama", ["down_proj", "gate_proj", "k_proj", "lm_head", "o_proj", "q_proj", "up_proj", "v_proj"]),
+        ("gemma3", ["down_proj", "gate_proj", "k_proj", "lm_head", "o_proj", "q_proj", "up_proj", "v_proj"]),
+        # the paper's list for Phi-3
+        ("phi3", ["down_proj", "gate_up_proj", "lm_head", "o_proj", "qkv_proj"]),
+    ],
+)
+def test_targets_are_all_linear_layers_plus_head(arch, expected):
+    model = meta_model(tiny.config(arch, tiny.tokenizer(phi3=arch == "phi3")))
+    assert linear_target_modules(model) == expected
+
+
+def test_settings_per_configuration_override():
+    section = {"data": {"max_examples": 48, "max_seq_length": 768}, "per_configuration": {"b": {"data": {"max_examples": 8}}}}
+    assert settings_for(section, "a") == {"data": {"max_examples": 48, "max_seq_length": 768}}
+    assert settings_for(section, "b") == {"data": {"max_examples": 8, "max_seq_length": 768}}
+
+
+# ------------------------------------------------------------------------------------ 4-bit train-mode guard
+
+
+def test_4bit_model_is_in_train_mode_with_guard(models):
+    model, guard = load_4bit_for_training(models["llama"], QUANT32, dtype="float32")
+    assert model.training and guard.attached
+    layers = four_bit_layers(model)
+    assert layers and all(layer.training for _, layer in layers)
+    model(torch.arange(4, 12).unsqueeze(0))  # train mode: allowed
+
+
+def test_guard_refuses_an_eval_forward(models):
+    model, guard = load_4bit_for_training(models["llama"], QUANT32, dtype="float32")
+    model.eval()
+    with pytest.raises(TrainModeTrapError, match="eval mode"), torch.no_grad():
+        model(torch.arange(4, 12).unsqueeze(0))
+    guard.detach()
+    with torch.no_grad():
+        model(torch.arange(4, 12).unsqueeze(0))  # detached: inference is allowed again
+
+
+def test_guard_refuses_an_already_repacked_model(models):
+    """A model an eval forward already repacked (AVX512-BF16 CPUs) cannot be guarded into training."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(models["llama"], quantization_config=build_bnb_config(QUANT32),
+                                                 dtype=torch.float32)
+    name, layer = four_bit_layers(model)[0]
+    layer.weight.quant_state.packing_format_for_cpu = True  # what bitsandbytes sets when it repacks
+    with pytest.raises(TrainModeTrapError, match="repacked"):
+        TrainModeGuard(model)
+
+
+# ------------------------------------------------------------------------------------------ gradients vs dense
+
+
+def _lora_grads(model, targets, lora_state=None):
+    from peft import get_peft_model
+
+    config = build_lora_config({"r": 8, "alpha": 16, "dropout": 0.0}, targets)
+    config.init_lora_weights = False  # random A and B: both get non-zero gradients at step 0
+    torch.manual_seed(3)
+    peft_model = get_peft_model(model, config)
+    named = {n: p for n, p in peft_model.named_parameters() if p.requires_grad}
+    if lora_state is not None:
+        with torch.no_grad():
+            for n, p in named.items():
+                p.copy_(lora_state[n])
+    ids = torch.arange(5, 29).unsqueeze(0)
+    labels = ids.clone()
+    labels[:, :10] = IGNORE_INDEX
+    peft_model(ids, labels=labels).loss.backward()
+    return {n: p.detach().clone() for n, p in named.items()}, {n: p.grad.detach().clone() for n, p in named.items()}
+
+
+@pytest.mark.parametrize("arch", ["llama", "phi3"])
+def test_qlora_gradients_match_a_dense_reference(models, arch):
+    """LoRA gradients through NF4 layers equal those of a dense model holding the dequantized weights."""
+    import bitsandbytes.functional as F
+    from transformers import AutoModelForCausalLM
+
+    qmodel, _guard = load_4bit_for_training(models[arch], QUANT32, dtype="float32")
+    dense = AutoModelForCausalLM.from_pretrained(models[arch], dtype=torch.float32)
+    dense.train()
+    with torch.no_grad():
+        for name, layer in four_bit_layers(qmodel):
+            dense.get_submodule(name).weight.copy_(F.dequantize_4bit(layer.weight.data, layer.weight.quant_state))
+    targets = linear_target_modules(dense)
+    weights, q_grads = _lora_grads(qmodel, targets)
+    _, d_grads = _lora_grads(dense, targets, lora_state=weights)
+    assert q_grads.keys() == d_grads.keys() and len(q_grads) == 2 * (len(targets) - 1) * 2 + 2
+    for name in q_grads:
+        assert q_grads[name].abs().sum() > 0, f"zero gradient for {name}"
+        torch.testing.assert_close(q_grads[name], d_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_qlora_gradients_bf16_compute_close_to_dense(models):
+    """The paper's bf16 compute: same gradients up to bf16 rounding."""
+    import bitsandbytes.functional as F
+    from transformers import AutoModelForCausalLM
+
+    qmodel, _guard = load_4bit_for_training(models["llama"], {**QUANT32, "compute_dtype": "bfloat16"},
+                                            dtype="float32")
+    dense = AutoModelForCausalLM.from_pretrained(models["llama"], dtype=torch.float32)
+    dense.train()
+    with torch.no_grad():
+        for name, layer in four_bit_layers(qmodel):
+            dense.get_submodule(name).weight.copy_(F.dequantize_4bit(layer.weight.data, layer.weight.quant_state))
+    targets = linear_target_modules(dense)
+    weights, q_grads = _lora_grads(qmodel, targets)
+    _, d_grads = _lora_grads(dense, targets, lora_state=weights)
+    for name in q_grads:
+        rel = (q_grads[name] - d_grads[name]).norm() / d_grads[name].norm()
+        assert 0 < q_grads[name].norm() and rel < 0.05, (name, float(rel))
+
+
+# --------------------------------------------------------------------------------- training, saving, merging
+
+
+def _job(model_dir, train_file, out, settings, seed=11):
+    return {
+        "configuration": "ft-test", "model": "tiny", "model_dir": str(model_dir), "train": str(train_file),
+        "adapter_dir": str(out / "adapter"), "stats": str(out / "train_stats.json"), "settings": settings,
+        "seed": seed, "threads": 1,
+    }
+
+
+def _lora_count(arch, r):
+    """Hand arithmetic: r * (in + out) per targeted linear layer, 2 layers, hidden 64, intermediate 128."""
+    h, i, kv, vocab = 64, 128, 2 * 16, len(tiny.tokenizer(phi3=arch == "phi3"))
+    if arch == "phi3":  # qkv fused: out = 64 + 2 * (2 kv heads * 16); gate_up fused: out = 2 * 128
+        per_layer = (h + (h + 2 * kv)) + (h + h) + (h + 2 * i) + (i + h)
+    else:
+        per_layer = (h + h) + 2 * (h + kv) + (h + h) + 2 * (h + i) + (i + h)
+    return r * (2 * per_layer + (h + vocab))
+
+
+@pytest.mark.parametrize("arch", tiny.ARCHITECTURES)
+def test_train_save_merge(models, train_file, tmp_path, arch):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    settings = tiny.default_settings(max_examples=4)
+    stats = run_finetune(_job(models[arch], train_file, tmp_path, settings))
+    written = json.loads((tmp_path / "train_stats.json").read_text())
+    for key in ("wall_seconds", "trainable_params", "total_params", "trainable_share", "steps", "train_tokens",
+                "final_loss", "tokens_per_second", "settings", "trainable_params_paper_convention"):
+        assert written[key] is not None, key
+    assert written["steps"] == 2 and written["train_tokens"] > 0
+    assert written["trainable_params"] == _lora_count(arch, settings["lora"]["r"])
+    assert written["total_params"] == sum(
+        p.numel() for p in AutoModelForCausalLM.from_pretrained(models[arch]).parameters())
+    assert written["trainable_share"] == pytest.approx(written["trainable_params"] / written["total_params"])
+    assert written["prompt_family"] == ("phi3" if arch == "phi3" else "chat_template")
+    assert stats["final_loss"] == written["final_loss"]
+
+    adapter = tmp_path / "adapter"
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert (config["r"], config["lora_alpha"], config["lora_dropout"]) == (64, 16, 0.1)
+    assert "lm_head" in config["target_modules"]
+    from safetensors.torch import load_file
+
+    saved = load_file(adapter / "adapter_model.safetensors")
+    assert all("lora_" in key for key in saved)  # adapter only: no copy of the frozen head / embeddings
+
+    from claimbench.models.merge import merge_adapter
+
+    merge_stats = merge_adapter(models[arch], adapter, tmp_path / "merged", dtype="float32", threads=1)
+    assert merge_stats["untied_output_head"] == (arch != "phi3")
+    assert merge_stats["probe_max_abs_logit_diff"] < 1e-4
+    # the saved merged model equals base + adapter, and the input embeddings are untouched
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged", dtype=torch.float32)
+    base = AutoModelForCausalLM.from_pretrained(models[arch], dtype=torch.float32)
+    with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(models[arch], dtype=torch.float32),
+                                             adapter)
+    ids = torch.arange(4, 24).unsqueeze(0)
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, with_adapter(ids).logits, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(merged.get_input_embeddings().weight, base.get_input_embeddings().weight)
+    assert (tmp_path / "merged" / "tokenizer_config.json").exists()
+
+
+def test_training_is_deterministic(models, train_file, tmp_path):
+    from safetensors.torch import load_file
+
+    settings = tiny.default_settings(max_examples=3)
+    runs = {}
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        run_finetune(_job(models["llama"], train_file, tmp_path / name, settings, seed=seed))
+        runs[name] = load_file(tmp_path / name / "adapter" / "adapter_model.safetensors")
+    assert runs["a"].keys() == runs["b"].keys()
+    assert all(torch.equal(runs["a"][k], runs["b"][k]) for k in runs["a"])
+    assert not all(torch.equal(runs["a"][k], runs["c"][k]) for k in runs["a"])
+
+
+def test_default_settings_are_the_papers():
+    import yaml
+
+    from pathlib import Path
+
+    section = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["finetune"]
+    lora = build_lora_config(section["lora"], ["q_proj"])
+    assert (lora.r, lora.lora_alpha, lora.lora_dropout) == (64, 16, 0.1)
+    bnb = build_bnb_config(section["quantization"])
+    assert bnb.load_in_4bit and bnb.bnb_4bit_quant_type == "nf4" and bnb.bnb_4bit_use_double_quant
+    assert section["training"]["learning_rate"] == 2e-4 and section["training"]["max_grad_norm"] == 0.3
+    assert deep_merge(section, {"lora": {"r": 8}})["lora"] == {**section["lora"], "r": 8}
