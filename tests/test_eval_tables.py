@@ -152,3 +152,19 @@ def test_the_evaluation_steps_end_to_end(tmp_path):
     pipeline.training({"ft-mini": tmp_path / "stats.json"}, {"ft-mini": meta_paths["ft-mini"]}, PAPER_COLUMNS,
                       tmp_path / "training.csv")
     assert pd.read_csv(tmp_path / "training.csv").loc[0, "trainable_share"] == 0.05
+
+
+def test_no_configurations_yet_gives_the_paper_columns_only(tmp_path):
+    """Before the models stage declares configurations, every output exists and the report shows the paper."""
+    out = {k: tmp_path / f"{k}.csv" for k in ("metrics", "table2", "per_service", "configurations")}
+    pipeline.summarize({}, {}, PAPER_COLUMNS, out)
+    boot = {"replicates": tmp_path / "reps.parquet", "intervals": tmp_path / "ci.csv"}
+    pipeline.bootstrap({}, {}, n_resamples=10, seed=1, out=boot)
+    pipeline.draw_figure3(boot["replicates"], out["configurations"], PAPER_COLUMNS, tmp_path / "fig3.png")
+    pipeline.training({}, {}, PAPER_COLUMNS, tmp_path / "training.csv")
+    shown = table2_display(pd.read_csv(out["table2"]))
+    assert list(shown.columns[2:]) == [f"{c} (paper only)" for c in paper_table2().column.unique()]
+    assert pd.read_csv(boot["intervals"]).empty and pd.read_csv(out["configurations"]).empty
+    assert (tmp_path / "fig3.png").exists()
+    assert len(training_display(pd.read_csv(tmp_path / "training.csv"))) == 2
+    assert per_service_display(pd.read_csv(out["per_service"]), []).empty

@@ -97,6 +97,8 @@ def bootstrap_configurations(
 def bootstrap_intervals(replicates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Percentile intervals: configuration, component, metric, mean, sd, lower, upper (of the replicate means)."""
     tail = (1 - level) / 2
+    if replicates.empty:
+        return pd.DataFrame(columns=["configuration", "component", "metric", "mean", "sd", "lower", "upper"])
     grouped = replicates.groupby(["configuration", "component", "metric"], sort=False)["value"]
     return grouped.agg(
         mean="mean", sd="std", lower=lambda v: v.quantile(tail), upper=lambda v: v.quantile(1 - tail)

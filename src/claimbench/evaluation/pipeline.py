@@ -68,6 +68,8 @@ def _load(case_paths: Mapping[str, str], meta_paths: Mapping[str, str]):
 def configurations_table(
     configurations: Sequence[str], metas: Mapping[str, dict], paper_columns: Mapping[str, str], cases: Mapping
 ) -> pd.DataFrame:
+    columns = ["configuration", "run", "reason", "method", "model", "stands_in_for", "paper_column", "n_cases",
+               "wall_seconds", "tokens_per_second"]
     rows = []
     for name in configurations:
         meta = metas.get(name, {})
@@ -85,7 +87,7 @@ def configurations_table(
                 "tokens_per_second": meta.get("tokens_per_second"),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def summarize(
