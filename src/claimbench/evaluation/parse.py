@@ -37,8 +37,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# <|placeholder2|>, <|end|>, <|assistant|>, <s>, </s>, <|im_end|>, <end_of_turn> ...: chat/segment tokens, not claim text.
-SPECIAL_TOKEN = re.compile(r"<\|[^<>|\n]{0,64}\|>|</?s>|<(?:start|end)_of_turn>")
+# <|placeholder2|>, <|end|>, <|im_end|>, <s>, </s>, <end_of_turn>, <eos> ...: chat/segment tokens, not claim text
+# (generations are decoded with special tokens kept).
+SPECIAL_TOKEN = re.compile(r"<\|[^<>|\n]{0,64}\|>|</?s>|<(?:start|end)_of_turn>|<(?:eos|bos|pad|unk)>")
 
 # Leading clutter a model puts before a line's content: bullets, Markdown heading/emphasis marks, quote marks.
 # One symbol per repetition keeps the pattern unambiguous (``[-*]+`` inside ``*`` would backtrack exponentially).
