@@ -24,6 +24,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/cohort.smk"
+include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 

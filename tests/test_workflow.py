@@ -35,6 +35,13 @@ def test_report_files_exist_and_show_table1(smoke_run):
 
 
 @pytest.mark.workflow
+def test_report_shows_table2_and_figure3(smoke_run):
+    html = (smoke_run / "results/report/report.html").read_text()
+    assert "Paper Table 2" in html and "Paper Figure 3" in html and "Fine-tuned Phi-3-medium" in html
+    assert (smoke_run / "results/evaluation/figure3_bootstrap.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.workflow
 def test_lint_is_clean():
     snakemake = Path(sys.executable).with_name("snakemake")
     result = subprocess.run([str(snakemake), "--lint", "--profile", "profiles/smoke"], cwd=ROOT, capture_output=True, text=True)

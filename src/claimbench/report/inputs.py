@@ -24,7 +24,7 @@ def show_table(frame: pd.DataFrame, caption: str | None = None):
     """Display a table as Markdown, which both Quarto and the pandoc fallback turn into HTML and Typst tables."""
     from IPython.display import Markdown, display
 
-    text = frame.to_markdown(index=False)
+    text = frame.to_markdown(index=False, disable_numparse=True)  # keep "0.90" as written, not 0.9
     if caption:
         text += f"\n\n: {caption}"
     display(Markdown(text))

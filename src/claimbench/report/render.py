@@ -128,6 +128,7 @@ def _pandoc(markdown: Path, out: Path, fmt: str, meta: dict, cwd: Path) -> None:
         args.append("--embed-resources")
     if fmt == "typst":
         args.append("--variable=header-includes:#show figure: set block(breakable: true)")  # long tables may break
+        args.append("--variable=header-includes:#show table: set text(size: 7pt)")  # wide tables fit the page
     for key in ("title", "subtitle", "date"):
         if meta.get(key):
             args.append(f"--metadata={key}:{meta[key]}")
