@@ -12,7 +12,6 @@ steps, tokens and the settings. ``claimbench.models.merge`` merges the adapter i
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -24,30 +23,12 @@ from pathlib import Path
 
 import torch
 
+from claimbench.models.finetune_plan import deep_merge, settings_for  # noqa: F401 (re-exported)
 from claimbench.offline import set_offline_env
 
 log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label value that PyTorch's cross-entropy (and transformers' loss) skips
-
-
-# --------------------------------------------------------------------------------------------------- settings
-
-
-def deep_merge(base: Mapping, override: Mapping) -> dict:
-    out = copy.deepcopy(dict(base))
-    for key, value in (override or {}).items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def settings_for(section: Mapping, configuration: str) -> dict:
-    """The ``finetune`` config section with ``per_configuration.<configuration>`` merged over it."""
-    base = {k: v for k, v in section.items() if k != "per_configuration"}
-    return deep_merge(base, (section.get("per_configuration") or {}).get(configuration) or {})
 
 
 # ------------------------------------------------------------------------------------------------------- data

@@ -1,0 +1,92 @@
+# Fine-tuning (paper 000, Methods: Fine-tuning): QLoRA on the training split for every configuration whose method is
+# qlora, then the adapter merged into its base model for inference. Settings: config `finetune`.
+import re
+
+from claimbench.models.finetune_plan import finetuned_models, settings_for
+
+GPU_ENV = "../envs/gpu.yaml"
+FINETUNE = config.get("finetune") or {}
+FINETUNED = finetuned_models(config)  # configuration -> base model (a key of `models`)
+FT_GPUS = int(FINETUNE.get("gpus", 0))
+FT_ENV = GPU_ENV if FT_GPUS else CPU_ENV
+
+
+def finetuned_model_dir(configuration):
+    """The merged model folder a fine-tuned configuration is loaded from for inference (a directory output)."""
+    return f"{RESULTS}/finetune/{configuration}/merged"
+
+
+def _finetune_job(wildcards):
+    name = wildcards.configuration
+    model = FINETUNED[name]
+    return {
+        "configuration": name,
+        "model": model,
+        "model_dir": model_dir(model),
+        "stands_in_for": config["models"][model].get("stands_in_for"),
+        "settings": settings_for(FINETUNE, name),
+        "seed": config["seed"],
+    }
+
+
+# Only fine-tuned configurations match these rules (a regex that matches nothing when there are none).
+FT_NAMES = "|".join(re.escape(name) for name in FINETUNED) or "(?!)"
+
+
+rule finetune:
+    """QLoRA SFT of one configuration: adapter + train_stats.json (wall time, trainable parameters, tokens, loss)."""
+    input:
+        train=f"{RESULTS}/data/split/train.parquet",
+        model=lambda wc: f"{model_dir(FINETUNED[wc.configuration])}/config.json",
+    output:
+        adapter=directory(f"{RESULTS}/finetune/{{configuration}}/adapter"),
+        stats=f"{RESULTS}/finetune/{{configuration}}/train_stats.json",
+    wildcard_constraints:
+        configuration=FT_NAMES,
+    params:
+        job=_finetune_job,
+    log:
+        f"{LOGS}/finetune/{{configuration}}.log",
+    benchmark:
+        f"{BENCH}/finetune/{{configuration}}.tsv"
+    conda:
+        FT_ENV
+    threads: int(FINETUNE.get("threads", 2))
+    resources:
+        mem_mb=int(FINETUNE.get("mem_mb", 8000)),
+        gpu=FT_GPUS,
+    script:
+        "../scripts/finetune.py"
+
+
+rule merge_adapter:
+    """The adapter merged into the dense base model (paper: merged for inference), checked on a probe sequence."""
+    input:
+        adapter=f"{RESULTS}/finetune/{{configuration}}/adapter",
+        model=lambda wc: f"{model_dir(FINETUNED[wc.configuration])}/config.json",
+    output:
+        merged=directory(f"{RESULTS}/finetune/{{configuration}}/merged"),
+        stats=f"{RESULTS}/finetune/{{configuration}}/merge_stats.json",
+    wildcard_constraints:
+        configuration=FT_NAMES,
+    params:
+        model_dir=lambda wc: model_dir(FINETUNED[wc.configuration]),
+        merge=lambda wc: settings_for(FINETUNE, wc.configuration).get("merge", {}),
+    log:
+        f"{LOGS}/merge_adapter/{{configuration}}.log",
+    benchmark:
+        f"{BENCH}/merge_adapter/{{configuration}}.tsv"
+    conda:
+        FT_ENV
+    threads: int(FINETUNE.get("threads", 2))
+    resources:
+        mem_mb=int((FINETUNE.get("merge") or {}).get("mem_mb", FINETUNE.get("mem_mb", 8000))),
+        gpu=0,
+    script:
+        "../scripts/merge_adapter.py"
+
+
+rule finetune_all:
+    """Every fine-tuned configuration, trained and merged."""
+    input:
+        [f"{RESULTS}/finetune/{name}/merge_stats.json" for name in FINETUNED],

@@ -1,0 +1,48 @@
+"""Which configurations are fine-tuned, from which base model, with which settings (read from config).
+
+Light on purpose: rules/finetune.smk imports it at parse time, so no torch / transformers here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+
+def deep_merge(base: Mapping, override: Mapping | None) -> dict:
+    """``override`` merged into a copy of ``base``, recursively for nested mappings."""
+    out = copy.deepcopy(dict(base))
+    for key, value in (override or {}).items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def settings_for(section: Mapping, configuration: str) -> dict:
+    """The ``finetune`` config section with ``per_configuration.<configuration>`` merged over it."""
+    base = {k: v for k, v in section.items() if k != "per_configuration"}
+    return deep_merge(base, (section.get("per_configuration") or {}).get(configuration) or {})
+
+
+def finetuned_models(config: Mapping) -> dict[str, str]:
+    """Fine-tuned configuration -> its base model (a key of ``models``), from ``configurations.<name>.model``.
+
+    Which configurations are fine-tuned is decided in one place for every stage
+    (``claimbench.evaluation.selection.finetuned_names``).
+    """
+    from claimbench.evaluation.selection import finetuned_names
+
+    section = config.get("configurations") or {}
+    entries = dict(section) if isinstance(section, Mapping) else {
+        e.get("name"): e for e in section if isinstance(e, Mapping)
+    }
+    models = config.get("models") or {}
+    out = {}
+    for name in finetuned_names(config):
+        model = (entries.get(name) or {}).get("model")
+        if model not in models:
+            raise ValueError(f"configurations.{name}.model is {model!r}, which is not a key of `models`")
+        out[name] = model
+    return out
