@@ -1,21 +1,12 @@
 # Code-querying benchmark (paper 003): description -> code for ICD-9-CM, ICD-10-CM and CPT. An independent branch:
 # sample codes -> query each model (free decoding at every temperature of the sweep; trie-constrained decoding
 # beyond the paper) -> score each run -> the paper's tables and the sweep figure. Library: claimbench.querybench.
-from claimbench.querybench.pipeline import SYSTEM_KEYS, temperature_tag
+from claimbench.querybench.pipeline import SYSTEM_KEYS, query_model_dir, run_files
 
 QB = f"{RESULTS}/querybench"
 QB_CONFIG = config["querybench"]
-QB_TEMPERATURES = [temperature_tag(t) for t in QB_CONFIG["temperatures"]]
-if temperature_tag(QB_CONFIG["headline_temperature"]) not in QB_TEMPERATURES:
-    raise ValueError("querybench.headline_temperature must be one of querybench.temperatures")
-QB_RUNS = [(m, "free", t) for m in QB_CONFIG["models"] for t in QB_TEMPERATURES] + [
-    (m, "trie", temperature_tag(t)) for m in QB_CONFIG["models"] for t in QB_CONFIG.get("constrained_temperatures", [])
-]
 QB_SAMPLES = {key: f"{QB}/sample/{key}.parquet" for key in SYSTEM_KEYS}
-
-
-def _qb_run_files(pattern):
-    return [pattern.format(model=m, mode=mode, temperature=t) for m, mode, t in QB_RUNS]
+QB_RUN = "{model}/{mode}_t{temperature}"  # one run: a model, a decoding mode, a temperature
 
 
 rule querybench_sample:
@@ -42,12 +33,13 @@ rule querybench_sample:
 
 rule querybench_query:
     input:
-        model=lambda wc: f"{model_dir(wc.model)}/config.json",
+        model=lambda wc: f"{query_model_dir(wc.model, QB_CONFIG, model_dir)}/config.json",
         samples=QB_SAMPLES.values(),
     output:
         responses=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.jsonl",
         meta=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.meta.json",
     wildcard_constraints:
+        model=r"(?!api/)[^/]+",  # the api configuration has its own rule below
         mode="free|trie",
         temperature=r"[0-9]+(\.[0-9]+)?",
     params:
@@ -56,8 +48,8 @@ rule querybench_query:
         codesets=config["codesets"],
         seed=config["seed"],
         meta=lambda wc: {
-            "stands_in_for": config["models"][wc.model].get("stands_in_for"),
-            "model_dir": str(model_dir(wc.model)),
+            "stands_in_for": config["models"].get(wc.model, {}).get("stands_in_for"),
+            "model_dir": query_model_dir(wc.model, QB_CONFIG, model_dir),
         },
     log:
         f"{LOGS}/querybench_query/{{model}}_{{mode}}_t{{temperature}}.log",
@@ -70,6 +62,32 @@ rule querybench_query:
         mem_mb=6000,
     script:
         "../scripts/querybench_query.py"
+
+
+rule querybench_query_api:
+    """The api configuration (configurations.api), when querybench.api is true; refused unless enabled there."""
+    input:
+        samples=QB_SAMPLES.values(),
+    output:
+        responses=f"{QB}/responses/api/free_t{{temperature}}.jsonl",
+        meta=f"{QB}/responses/api/free_t{{temperature}}.meta.json",
+    wildcard_constraints:
+        temperature=r"[0-9]+(\.[0-9]+)?",
+    params:
+        samples=QB_SAMPLES,
+        querybench=QB_CONFIG,
+        api=config.get("configurations", {}).get("api", {}),
+    log:
+        f"{LOGS}/querybench_query/api_free_t{{temperature}}.log",
+    benchmark:
+        f"{BENCH}/querybench_query/api_free_t{{temperature}}.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/querybench_query_api.py"
 
 
 rule querybench_score:
@@ -110,9 +128,9 @@ QB_TABLES = {
 
 rule querybench_tables:
     input:
-        summaries=_qb_run_files(f"{QB}/scored/{{model}}/{{mode}}_t{{temperature}}.summary.csv"),
-        scored=_qb_run_files(f"{QB}/scored/{{model}}/{{mode}}_t{{temperature}}.parquet"),
-        metas=_qb_run_files(f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.meta.json"),
+        summaries=run_files(QB_CONFIG, f"{QB}/scored/{QB_RUN}.summary.csv"),
+        scored=run_files(QB_CONFIG, f"{QB}/scored/{QB_RUN}.parquet"),
+        metas=run_files(QB_CONFIG, f"{QB}/responses/{QB_RUN}.meta.json"),
         samples=QB_SAMPLES.values(),
     output:
         **QB_TABLES,
@@ -132,6 +150,5 @@ rule querybench_tables:
         "../scripts/querybench_tables.py"
 
 
-for _name, _path in QB_TABLES.items():
-    REPORT_INPUTS[f"querybench_{_name}"] = _path
+REPORT_INPUTS.update({f"querybench_{name}": path for name, path in QB_TABLES.items()})
 REPORT_INPUTS["querybench_sweep_figure"] = f"{QB}/tables/sweep.png"

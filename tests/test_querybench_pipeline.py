@@ -131,3 +131,21 @@ def test_tables_put_this_run_beside_the_paper():
     assert err.loc["Incorrect codes, n (% of total)", "GPT-4 [paper]"] == "1,843 (50.2%)"
     assert err.loc["Code frequency, mean (95% CI)", "tiny [this run]"] == "1.2 (1.0–1.5)"
     assert fmt(math.nan) == "—" and fmt(3.14159, digits=2) == "3.14"
+
+
+def test_planned_runs():
+    from claimbench.querybench.pipeline import planned_runs, run_files
+
+    qb = {"models": ["a", "b"], "temperatures": [0.2, 1.0], "headline_temperature": 0.2,
+          "constrained_temperatures": [0.2]}
+    assert planned_runs(qb) == [("a", "free", "0.2"), ("a", "free", "1.0"), ("b", "free", "0.2"),
+                                ("b", "free", "1.0"), ("a", "trie", "0.2"), ("b", "trie", "0.2")]
+    assert run_files(qb, "{model}/{mode}_t{temperature}.x")[1] == "a/free_t1.0.x"
+    with pytest.raises(ValueError):
+        planned_runs({**qb, "headline_temperature": 0.4})
+    from claimbench.querybench.pipeline import query_model_dir
+
+    tuned = {**qb, "finetuned": {"ft": "results/finetune/ft/merged"}}
+    assert ("ft", "trie", "0.2") in planned_runs(tuned)
+    assert query_model_dir("ft", tuned, lambda n: f"results/models/{n}") == "results/finetune/ft/merged"
+    assert query_model_dir("a", tuned, lambda n: f"results/models/{n}") == "results/models/a"

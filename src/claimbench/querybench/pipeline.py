@@ -17,11 +17,43 @@ log = logging.getLogger(__name__)
 
 SYSTEM_KEYS = tuple(SYSTEMS)  # icd9cm, icd10cm, cpt: the paper's column order
 PAPER_SIZES = {"icd9cm": 7697, "icd10cm": 15950, "cpt": 3673}
+API_MODEL = "api"  # the run name of the api configuration (configurations.api)
 
 
 def temperature_tag(t: float) -> str:
     """How a temperature appears in file names: 0.2 -> "0.2", 1 -> "1.0"."""
     return f"{float(t):.2f}".rstrip("0").rstrip(".") if float(t) % 1 else f"{float(t):.1f}"
+
+
+def planned_runs(qb: dict) -> list[tuple[str, str, str]]:
+    """(model, mode, temperature tag) of every query run: free decoding at each temperature of the sweep, and
+    trie-constrained decoding at ``constrained_temperatures``."""
+    tags = [temperature_tag(t) for t in qb["temperatures"]]
+    if temperature_tag(qb["headline_temperature"]) not in tags:
+        raise ValueError("querybench.headline_temperature must be one of querybench.temperatures")
+    constrained = [temperature_tag(t) for t in qb.get("constrained_temperatures", [])]
+    models = query_models(qb)
+    runs = [(m, "free", t) for m in models for t in tags] + [(m, "trie", t) for m in models for t in constrained]
+    if qb.get("api"):  # the api configuration: free decoding only (no logits to constrain through a chat API)
+        runs += [(API_MODEL, "free", t) for t in tags]
+    return runs
+
+
+def query_models(qb: dict) -> list[str]:
+    """The models queried: keys of the top-level ``models`` section, then fine-tuned ones (``finetuned``: name ->
+    folder of a merged model, e.g. what the models stage writes), when configured."""
+    return [*qb["models"], *(qb.get("finetuned") or {})]
+
+
+def query_model_dir(name: str, qb: dict, model_dir) -> str:
+    """Where a queried model's weights are: a fine-tuned model's configured folder, else ``model_dir(name)``."""
+    finetuned = qb.get("finetuned") or {}
+    return str(finetuned[name]) if name in finetuned else str(model_dir(name))
+
+
+def run_files(qb: dict, pattern: str) -> list[str]:
+    """``pattern`` ({model}, {mode}, {temperature}) filled in for every planned run."""
+    return [pattern.format(model=m, mode=mode, temperature=t) for m, mode, t in planned_runs(qb)]
 
 
 def codebook_for(key: str, qb: dict, codesets_config: dict) -> Codebook:
@@ -119,6 +151,45 @@ def run_query(
     return meta
 
 
+def run_api_query(
+    api_settings: dict, samples: dict[str, Path], qb: dict, temperature: float, out_jsonl: Path, out_meta: Path,
+    opener=None,
+) -> dict:
+    """The api configuration over every system's sample, or, when its guard refuses, an empty run saying why."""
+    from claimbench.querybench.api import SampledChatClient, api_refusal, query_api
+
+    headline = abs(float(temperature) - float(qb["headline_temperature"])) < 1e-9
+    limit = None if headline else qb.get("sweep_codes")
+    reason = api_refusal(api_settings)
+    frames = []
+    began = time.perf_counter()
+    if reason is None:
+        kwargs = {"opener": opener} if opener is not None else {}
+        client = SampledChatClient(api_settings, temperature, int(qb["max_new_tokens"]), **kwargs)
+        for key in SYSTEM_KEYS:
+            sample = pd.read_parquet(samples[key])
+            frames.append(query_api(client, sample.head(int(limit)) if limit is not None else sample, key))
+    else:
+        log.info("api configuration not queried: %s", reason)
+    responses = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["system", "item", "code", "description", "response", "n_new_tokens", "seconds"])
+    responses.insert(0, "model", API_MODEL)
+    responses["mode"] = "free"
+    responses["temperature"] = float(temperature)
+    wall = time.perf_counter() - began
+    meta = {"model": API_MODEL, "mode": "free", "temperature": float(temperature), "headline": headline,
+            "run": reason is None, "reason": reason, "n_prompts": len(responses),
+            "new_tokens": int(responses["n_new_tokens"].sum()) if len(responses) else 0,
+            "generation_seconds": round(wall, 2), "wall_seconds": round(wall, 2), "tokens_per_second": None,
+            "max_new_tokens": int(qb["max_new_tokens"]), "batch_size": 1,
+            "stands_in_for": api_settings.get("model_name"),
+            "n_errors": int(responses["error"].notna().sum()) if "error" in responses else 0}
+    out_jsonl.parent.mkdir(parents=True, exist_ok=True)
+    responses.to_json(out_jsonl, orient="records", lines=True, force_ascii=False)
+    out_meta.write_text(json.dumps(meta, indent=2))
+    return meta
+
+
 def score_run(
     responses_path: Path, meta_path: Path, qb: dict, codesets_config: dict, nltk_data, out_scored: Path,
     out_summary: Path,
@@ -127,8 +198,16 @@ def score_run(
     from claimbench.querybench.metrics import add_text_similarity, score_responses, summarize
     from claimbench.querybench.textsim import bertscore_scorer, meteor_scorer
 
-    responses = pd.read_json(responses_path, lines=True, dtype={"code": str})
     meta = json.loads(Path(meta_path).read_text())
+    text = Path(responses_path).read_text()
+    out_scored.parent.mkdir(parents=True, exist_ok=True)
+    if not text.strip():  # a run that did not happen (the api configuration refused): nothing to score
+        pd.DataFrame(columns=["model", "system", "code", "response"]).to_parquet(out_scored, index=False)
+        empty = pd.DataFrame(columns=["model", "mode", "temperature", "headline", "system", "metric", "label",
+                                      "value", "ci_low", "ci_high", "count", "n"])
+        empty.to_csv(out_summary, index=False)
+        return empty
+    responses = pd.read_json(responses_path, lines=True, dtype={"code": str})
     bert = qb.get("bertscore", {})
     meteor = meteor_scorer(nltk_data)
     bertscore = bertscore_scorer(bert.get("model_dir"), int(bert.get("num_layers", 6)))
@@ -149,7 +228,6 @@ def score_run(
     for column in ("model", "mode", "temperature", "headline"):
         summary.insert(0, column, meta[column])
     scored["codes"] = scored["codes"].map(list)
-    out_scored.parent.mkdir(parents=True, exist_ok=True)
     scored.to_parquet(out_scored, index=False)
     summary.to_csv(out_summary, index=False)
     return summary
@@ -161,7 +239,7 @@ def write_tables(
     """Every table and the figure of the report section, as files (``outputs``: name -> path)."""
     from claimbench.querybench import tables
 
-    summary = pd.concat([pd.read_csv(p) for p in summaries], ignore_index=True)
+    summary = pd.concat([f for f in (pd.read_csv(p) for p in summaries) if len(f)], ignore_index=True)
     frames = {
         "summary": summary,
         "exact_match": tables.exact_match_table(summary),
@@ -170,7 +248,7 @@ def write_tables(
     }
     for key in SYSTEM_KEYS:
         frames[f"error_{key}"] = tables.error_analysis_table(summary, key)
-    responses = pd.concat([pd.read_parquet(p) for p in scored], ignore_index=True)
+    responses = pd.concat([f for f in (pd.read_parquet(p) for p in scored) if len(f)], ignore_index=True)
     sweep = tables.sweep_frame(responses, qb.get("sweep_codes"))
     frames["sweep"] = sweep
     runs = pd.DataFrame([json.loads(Path(p).read_text()) for p in metas]).drop(columns=["per_system"], errors="ignore")
