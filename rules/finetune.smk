@@ -1,32 +1,15 @@
 # Fine-tuning (paper 000, Methods: Fine-tuning): QLoRA on the training split for every configuration whose method is
-# qlora, then the adapter merged into its base model for inference. Settings: config `finetune`.
+# qlora, then the adapter merged into its base model for inference: results/finetune/<configuration>/merged is the
+# model the predict stage loads. Settings: config `finetune`.
 import re
 
-from claimbench.models.finetune_plan import finetuned_models, settings_for
+from claimbench.models.finetune_plan import finetune_job, finetuned_models, settings_for
 
 GPU_ENV = "../envs/gpu.yaml"
 FINETUNE = config.get("finetune") or {}
 FINETUNED = finetuned_models(config)  # configuration -> base model (a key of `models`)
 FT_GPUS = int(FINETUNE.get("gpus", 0))
 FT_ENV = GPU_ENV if FT_GPUS else CPU_ENV
-
-
-def finetuned_model_dir(configuration):
-    """The merged model folder a fine-tuned configuration is loaded from for inference (a directory output)."""
-    return f"{RESULTS}/finetune/{configuration}/merged"
-
-
-def _finetune_job(wildcards):
-    name = wildcards.configuration
-    model = FINETUNED[name]
-    return {
-        "configuration": name,
-        "model": model,
-        "model_dir": model_dir(model),
-        "stands_in_for": config["models"][model].get("stands_in_for"),
-        "settings": settings_for(FINETUNE, name),
-        "seed": config["seed"],
-    }
 
 
 # Only fine-tuned configurations match these rules (a regex that matches nothing when there are none).
@@ -44,7 +27,7 @@ rule finetune:
     wildcard_constraints:
         configuration=FT_NAMES,
     params:
-        job=_finetune_job,
+        job=lambda wc: finetune_job(config, wc.configuration, model_dir(FINETUNED[wc.configuration])),
     log:
         f"{LOGS}/finetune/{{configuration}}.log",
     benchmark:

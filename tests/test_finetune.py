@@ -340,3 +340,27 @@ def test_default_settings_are_the_papers():
     assert bnb.load_in_4bit and bnb.bnb_4bit_quant_type == "nf4" and bnb.bnb_4bit_use_double_quant
     assert section["training"]["learning_rate"] == 2e-4 and section["training"]["max_grad_norm"] == 0.3
     assert deep_merge(section, {"lora": {"r": 8}})["lora"] == {**section["lora"], "r": 8}
+
+
+def test_accelerate_launch_runs_the_same_job(models, train_file, tmp_path, monkeypatch):
+    """The multi-GPU path (`accelerate launch -m claimbench.models.finetune JOB.json`), here with one CPU process:
+    the job file round-trips and the launched run writes the same outputs as the in-process one."""
+    from pathlib import Path
+
+    from claimbench.models.launch import accelerate_command, run_logged
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    monkeypatch.setenv("PYTHONPATH", str(src))
+    cpu = tmp_path / "cpu.yaml"
+    cpu.write_text("compute_environment: LOCAL_MACHINE\ndistributed_type: 'NO'\nuse_cpu: true\nnum_processes: 1\n"
+                   "num_machines: 1\nmachine_rank: 0\nmixed_precision: 'no'\n")
+    job = _job(models["llama"], train_file, tmp_path / "launched", tiny.default_settings(max_examples=2))
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(job))
+    log = tmp_path / "launch.log"
+    run_logged(accelerate_command({"accelerate_config": str(cpu), "num_processes": 1}, "claimbench.models.finetune",
+                                  [job_file]), log)
+    stats = json.loads((tmp_path / "launched" / "train_stats.json").read_text())
+    assert stats["steps"] == 2 and stats["world_size"] == 1
+    assert (tmp_path / "launched" / "adapter" / "adapter_model.safetensors").exists()
+    assert "accelerate.commands.launch" in log.read_text().splitlines()[0]

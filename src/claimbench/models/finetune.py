@@ -361,6 +361,8 @@ def run_finetune(job: Mapping) -> dict:
     }
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(adapter_dir))
+        if Path(args.output_dir).is_dir() and not any(Path(args.output_dir).iterdir()):
+            Path(args.output_dir).rmdir()  # Trainer's working folder; nothing is checkpointed into it
         stats["wall_seconds"] = time.time() - start
         Path(job["stats"]).parent.mkdir(parents=True, exist_ok=True)
         Path(job["stats"]).write_text(json.dumps(stats, indent=2, default=str) + "\n")

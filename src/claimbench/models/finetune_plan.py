@@ -46,3 +46,17 @@ def finetuned_models(config: Mapping) -> dict[str, str]:
             raise ValueError(f"configurations.{name}.model is {model!r}, which is not a key of `models`")
         out[name] = model
     return out
+
+
+def finetune_job(config: Mapping, configuration: str, model_dir: str) -> dict:
+    """What the finetune rule hands to ``claimbench.models.finetune.run_finetune`` (paths of inputs/outputs are added
+    by the script): the configuration, its base model and folder, the merged settings and the seed."""
+    model = finetuned_models(config)[configuration]
+    return {
+        "configuration": configuration,
+        "model": model,
+        "model_dir": str(model_dir),
+        "stands_in_for": config["models"][model].get("stands_in_for"),
+        "settings": settings_for(config.get("finetune") or {}, configuration),
+        "seed": int(config["seed"]),
+    }
