@@ -33,7 +33,12 @@ rule querybench_sample:
 
 rule querybench_query:
     input:
-        model=lambda wc: f"{query_model_dir(wc.model, QB_CONFIG, model_dir)}/config.json",
+        # a converted/tiny model's config.json, or a fine-tuned model's merged folder (a directory output)
+        model=lambda wc: (
+            QB_CONFIG["finetuned"][wc.model]
+            if wc.model in (QB_CONFIG.get("finetuned") or {})
+            else f"{model_dir(wc.model)}/config.json"
+        ),
         samples=QB_SAMPLES.values(),
     output:
         responses=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.jsonl",

@@ -12,7 +12,7 @@ from claimbench.querybench.pipeline import run_query  # noqa: E402
 smk = snakemake  # noqa: F821
 torch.set_num_threads(smk.threads)  # 1 by default: on a shared 2-core machine, more threads spin and slow down
 run_query(
-    model_dir=Path(smk.input.model).parent,
+    model_dir=Path(smk.params.meta["model_dir"]),
     model_name=smk.wildcards.model,
     samples=smk.params.samples,
     qb=smk.params.querybench,

