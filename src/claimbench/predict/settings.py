@@ -33,3 +33,40 @@ def resolve(config: Mapping, name: str) -> dict:
     if conf["method"] == "rag":
         conf.setdefault("k", config.get("retrieval", {}).get("k", 2))
     return conf
+
+
+def predict_model_dir(config: Mapping, name: str, model_dir, results: str = "results") -> str | None:
+    """The model a configuration generates with: its base model's folder (``model_dir(model)``), or for qlora its
+    merged fine-tuned model (the directory output of rules/finetune.smk's merge_adapter); None without an LLM."""
+    conf = config["configurations"][name]
+    if conf["method"] == "qlora":
+        return f"{results}/finetune/{name}/merged"
+    if conf["method"] in LLM_METHODS:
+        return model_dir(conf["model"])
+    return None
+
+
+def predict_inputs(config: Mapping, name: str, model_dir, results: str = "results") -> dict:
+    """Input files of rule predict for configuration ``name``."""
+    method = config["configurations"][name]["method"]
+    inputs = {"test": f"{results}/data/split/test.parquet"}
+    folder = predict_model_dir(config, name, model_dir, results)
+    if method == "qlora":
+        inputs["model"] = folder  # a directory output: depend on the folder itself
+    elif method in LLM_METHODS:
+        inputs["model"] = f"{folder}/config.json"
+    if method in RETRIEVAL_METHODS:
+        inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
+        inputs["train"] = f"{results}/data/split/train.parquet"
+    return inputs
+
+
+def is_llm(config: Mapping, name: str) -> bool:
+    return config["configurations"][name]["method"] in LLM_METHODS
+
+
+def configuration_pattern(config: Mapping) -> str:
+    """A wildcard regex of the configured configuration names (matches nothing when there are none)."""
+    import re
+
+    return "|".join(re.escape(c) for c in config.get("configurations", {})) or "(?!)"
