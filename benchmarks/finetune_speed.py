@@ -1,0 +1,62 @@
+"""Training throughput of the fine-tuning stage on this machine: tokens/s of QLoRA steps with the default settings,
+and variants (bf16 compute as in the paper, a dense LoRA without 4-bit weights) for comparison.
+
+    .venv/bin/python benchmarks/finetune_speed.py --model-dir results/models/smollm2 \
+        --train results/data/split/train.parquet --steps 6 --threads 2
+
+Each variant is a real run of claimbench.models.finetune.run_finetune (max_steps steps, batch 1) on the configured
+prompt/claim pairs; the figure is train_tokens / train_seconds from its train_stats.json (model loading excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from claimbench.models.finetune import run_finetune  # noqa: E402
+from claimbench.models.finetune_plan import deep_merge, settings_for  # noqa: E402
+
+VARIANTS = {
+    "default (nf4, fp32 compute)": {},
+    "paper precision (nf4, bf16 compute)": {"quantization": {"compute_dtype": "bfloat16"}},
+    "dense LoRA (no 4-bit), fp32": {"quantization": {"load_in_4bit": False}},
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--train", required=True, help="training split (Parquet)")
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    args = parser.parse_args()
+
+    section = yaml.safe_load((ROOT / "config.yaml").read_text())["finetune"]
+    base = deep_merge(settings_for(section, "benchmark"), {
+        "training": {"max_steps": args.steps, "gradient_accumulation_steps": 1, "logging_steps": args.steps},
+        "data": {"max_examples": args.steps},
+    })
+    print(f"model {args.model_dir}, {args.steps} steps, {args.threads} threads")
+    print(f"{'variant':40s} {'tokens':>7s} {'seconds':>8s} {'tokens/s':>9s}")
+    for name in args.variants:
+        with tempfile.TemporaryDirectory() as tmp:
+            stats = run_finetune({
+                "configuration": "benchmark", "model": Path(args.model_dir).name, "model_dir": args.model_dir,
+                "train": args.train, "adapter_dir": f"{tmp}/adapter", "stats": f"{tmp}/train_stats.json",
+                "settings": deep_merge(base, VARIANTS[name]), "seed": 1, "threads": args.threads,
+            })
+        print(f"{name:40s} {stats['train_tokens']:7d} {stats['train_seconds']:8.1f} {stats['tokens_per_second']:9.1f}",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
