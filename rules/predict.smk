@@ -40,3 +40,28 @@ rule predictions:
     """All configurations' prediction files."""
     input:
         expand(f"{PREDICTIONS}/{{configuration}}.jsonl", configuration=CONFIGURATIONS),
+
+
+rule predictions_summary:
+    """The configurations and their runs in one table (report section _models.qmd)."""
+    input:
+        metas=expand(f"{PREDICTIONS}/{{configuration}}.meta.json", configuration=CONFIGURATIONS),
+    output:
+        summary=f"{PREDICTIONS}/summary.csv",
+    params:
+        metas={name: f"{PREDICTIONS}/{name}.meta.json" for name in CONFIGURATIONS},
+        settings={name: resolve(config, name) for name in CONFIGURATIONS},
+    log:
+        f"{LOGS}/predictions_summary.log",
+    benchmark:
+        f"{BENCH}/predictions_summary.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/predictions_summary.py"
+
+
+REPORT_INPUTS["models_summary"] = rules.predictions_summary.output.summary

@@ -65,3 +65,6 @@ rule retrieval_neighbours:
         mem_mb=3000,
     script:
         "../scripts/retrieval_neighbours.py"
+
+
+REPORT_INPUTS["retrieval_neighbours"] = rules.retrieval_neighbours.output.neighbours

@@ -236,3 +236,23 @@ def test_killed_run_resumes_to_the_same_file(tmp_path, tiny_llama):
     assert info["resumed_cases"] == done_before and info["n_cases"] == len(TEST)
     assert info["case_ids"] == TEST["encounter_id"].tolist() and not partial.exists()
     assert json.loads(ref_meta.read_text())["resumed_cases"] == 0
+
+
+def test_summary_table_from_meta_files(tmp_path):
+    from claimbench.predict.summary import paper_configurations, summarize
+
+    (tmp_path / "base.meta.json").write_text(json.dumps({
+        "configuration": "base", "method": "base", "model": "smollm2", "stands_in_for": "Phi-3-mini-128k-instruct",
+        "run": True, "reason": None, "n_cases": 4, "n_test_total": 600, "n_new_tokens": 1000, "wall_seconds": 50.0,
+        "tokens_per_second": 20.0, "seconds_per_case": 12.5, "prompt": "base", "n_hit_max_new_tokens": 1,
+        "generation": {"max_new_tokens": 512, "batch_size": 8}}))
+    (tmp_path / "api.meta.json").write_text(json.dumps({
+        "configuration": "api", "method": "api", "model": "gpt-4o", "run": False, "reason": "disabled", "n_cases": 0}))
+    table = summarize({"base": tmp_path / "base.meta.json", "api": tmp_path / "api.meta.json"},
+                      {"api": {"stands_in_for": "GPT-4o", "prompt": "base"}})
+    base, api = table.iloc[0], table.iloc[1]
+    assert base.mean_new_tokens == 250.0 and base.max_new_tokens == 512 and base.run
+    assert not api.run and api.reason == "disabled" and api.stands_in_for == "GPT-4o" and api.prompt == "base"
+    paper = paper_configurations().set_index("configuration")
+    assert paper.loc["ft-medium", "paper_model"] == "Phi-3-medium-128k-instruct"
+    assert set(paper.index) == {"base", "rag", "knn", "ft-mini", "ft-medium", "api"}

@@ -130,6 +130,9 @@ def predict_llm(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out:
             "model_dir": str(model_dir),
             "prompt": kind,
             "prompt_family": family,
+            # How the prompt was laid out: Phi-3's special tokens, the model's chat template, or the plain fallback.
+            "prompt_layout": "phi3 special tokens" if family == "phi3" else (
+                "chat template" if getattr(tokenizer, "chat_template", None) else "plain (no chat template)"),
             "n_hit_max_new_tokens": sum(bool(r.get("hit_max_new_tokens")) for r in records),
             "resumed_cases": len(ids) - len(todo),
             "load_seconds": round(load_seconds, 3),
