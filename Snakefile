@@ -23,8 +23,12 @@ prepare_workflow_env(workflow.basedir)
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
+include: "rules/retrieval.smk"
+include: "rules/finetune.smk"
+include: "rules/predict.smk"
 include: "rules/cohort.smk"
 include: "rules/evaluate.smk"
+include: "rules/querybench.smk"
 include: "rules/report.smk"
 
 
