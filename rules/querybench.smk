@@ -1,12 +1,13 @@
 # Code-querying benchmark (paper 003): description -> code for ICD-9-CM, ICD-10-CM and CPT. An independent branch:
-# sample codes -> query each model (free decoding at every temperature of the sweep; trie-constrained decoding
-# beyond the paper) -> score each run -> the paper's tables and the sweep figure. Library: claimbench.querybench.
-from claimbench.querybench.pipeline import SYSTEM_KEYS, query_model_dir, run_files
+# sample codes -> query each model (one job per model: free decoding at every temperature of the sweep, and
+# trie-constrained decoding beyond the paper) -> score each model's runs -> the paper's tables and the sweep figure.
+# Library: claimbench.querybench (pipeline.py holds the entry point of each step).
+from claimbench.querybench.pipeline import API_MODEL, SYSTEM_KEYS, query_model_dir, query_models
 
 QB = f"{RESULTS}/querybench"
 QB_CONFIG = config["querybench"]
+QB_MODELS = query_models(QB_CONFIG)
 QB_SAMPLES = {key: f"{QB}/sample/{key}.parquet" for key in SYSTEM_KEYS}
-QB_RUN = "{model}/{mode}_t{temperature}"  # one run: a model, a decoding mode, a temperature
 
 
 rule querybench_sample:
@@ -32,6 +33,7 @@ rule querybench_sample:
 
 
 rule querybench_query:
+    """Every run of one local model: free decoding at each temperature, trie-constrained at the configured ones."""
     input:
         # a converted/tiny model's config.json, or a fine-tuned model's merged folder (a directory output)
         model=lambda wc: (
@@ -41,12 +43,10 @@ rule querybench_query:
         ),
         samples=QB_SAMPLES.values(),
     output:
-        responses=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.jsonl",
-        meta=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.meta.json",
+        responses=f"{QB}/responses/{{model}}.jsonl",
+        meta=f"{QB}/responses/{{model}}.meta.json",
     wildcard_constraints:
-        model=r"(?!api/)[^/]+",  # the api configuration has its own rule below
-        mode="free|trie",
-        temperature=r"[0-9]+(\.[0-9]+)?",
+        model=f"(?!{API_MODEL}\\.)[^/]+",  # the api configuration has its own rule below
     params:
         samples=QB_SAMPLES,
         querybench=QB_CONFIG,
@@ -57,12 +57,12 @@ rule querybench_query:
             "model_dir": query_model_dir(wc.model, QB_CONFIG, model_dir),
         },
     log:
-        f"{LOGS}/querybench_query/{{model}}_{{mode}}_t{{temperature}}.log",
+        f"{LOGS}/querybench_query/{{model}}.log",
     benchmark:
-        f"{BENCH}/querybench_query/{{model}}_{{mode}}_t{{temperature}}.tsv"
+        f"{BENCH}/querybench_query/{{model}}.tsv"
     conda:
         CPU_ENV
-    threads: 1
+    threads: 1  # one thread per job: on a shared 2-core machine more threads spin and slow down
     resources:
         mem_mb=6000,
     script:
@@ -74,18 +74,16 @@ rule querybench_query_api:
     input:
         samples=QB_SAMPLES.values(),
     output:
-        responses=f"{QB}/responses/api/free_t{{temperature}}.jsonl",
-        meta=f"{QB}/responses/api/free_t{{temperature}}.meta.json",
-    wildcard_constraints:
-        temperature=r"[0-9]+(\.[0-9]+)?",
+        responses=f"{QB}/responses/{API_MODEL}.jsonl",
+        meta=f"{QB}/responses/{API_MODEL}.meta.json",
     params:
         samples=QB_SAMPLES,
         querybench=QB_CONFIG,
         api=config.get("configurations", {}).get("api", {}),
     log:
-        f"{LOGS}/querybench_query/api_free_t{{temperature}}.log",
+        f"{LOGS}/querybench_query/{API_MODEL}.log",
     benchmark:
-        f"{BENCH}/querybench_query/api_free_t{{temperature}}.tsv"
+        f"{BENCH}/querybench_query/{API_MODEL}.tsv"
     conda:
         CPU_ENV
     threads: 1
@@ -97,22 +95,18 @@ rule querybench_query_api:
 
 rule querybench_score:
     input:
-        responses=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.jsonl",
-        meta=f"{QB}/responses/{{model}}/{{mode}}_t{{temperature}}.meta.json",
+        responses=f"{QB}/responses/{{model}}.jsonl",
     output:
-        scored=f"{QB}/scored/{{model}}/{{mode}}_t{{temperature}}.parquet",
-        summary=f"{QB}/scored/{{model}}/{{mode}}_t{{temperature}}.summary.csv",
-    wildcard_constraints:
-        mode="free|trie",
-        temperature=r"[0-9]+(\.[0-9]+)?",
+        scored=f"{QB}/scored/{{model}}.parquet",
+        summary=f"{QB}/scored/{{model}}.summary.csv",
     params:
         querybench=QB_CONFIG,
         codesets=config["codesets"],
         nltk_data=config.get("evaluation", {}).get("nltk_data"),
     log:
-        f"{LOGS}/querybench_score/{{model}}_{{mode}}_t{{temperature}}.log",
+        f"{LOGS}/querybench_score/{{model}}.log",
     benchmark:
-        f"{BENCH}/querybench_score/{{model}}_{{mode}}_t{{temperature}}.tsv"
+        f"{BENCH}/querybench_score/{{model}}.tsv"
     conda:
         CPU_ENV
     threads: 1
@@ -133,9 +127,9 @@ QB_TABLES = {
 
 rule querybench_tables:
     input:
-        summaries=run_files(QB_CONFIG, f"{QB}/scored/{QB_RUN}.summary.csv"),
-        scored=run_files(QB_CONFIG, f"{QB}/scored/{QB_RUN}.parquet"),
-        metas=run_files(QB_CONFIG, f"{QB}/responses/{QB_RUN}.meta.json"),
+        summaries=expand(f"{QB}/scored/{{model}}.summary.csv", model=QB_MODELS),
+        scored=expand(f"{QB}/scored/{{model}}.parquet", model=QB_MODELS),
+        metas=expand(f"{QB}/responses/{{model}}.meta.json", model=QB_MODELS),
         samples=QB_SAMPLES.values(),
     output:
         **QB_TABLES,

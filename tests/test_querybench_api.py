@@ -6,9 +6,11 @@ import json
 
 import pandas as pd
 
-from claimbench.querybench.pipeline import run_api_query, score_run
+from claimbench.querybench.pipeline import run_api, score_model
 
-QB = {"headline_temperature": 0.2, "sweep_codes": 1, "max_new_tokens": 50}
+QB = {"models": [], "api": True, "temperatures": [0.2, 0.6], "headline_temperature": 0.2, "sweep_codes": 1,
+      "icd10cm_fiscal_year": 2025,
+      "max_new_tokens": 50}
 
 
 def _samples(tmp_path):
@@ -23,12 +25,11 @@ def _samples(tmp_path):
 
 def test_refused_by_default_sends_nothing(tmp_path):
     sent = []
-    meta = run_api_query({"enabled": False}, _samples(tmp_path), QB, 0.2, tmp_path / "r.jsonl", tmp_path / "r.meta.json",
-                         opener=lambda *a, **k: sent.append(a))
-    assert not sent and meta["run"] is False and "disabled" in meta["reason"]
-    assert (tmp_path / "r.jsonl").read_text().strip() == ""
-    summary = score_run(tmp_path / "r.jsonl", tmp_path / "r.meta.json", QB, {}, None, tmp_path / "s.parquet",
-                        tmp_path / "s.csv")
+    meta = run_api({"enabled": False}, _samples(tmp_path), QB, tmp_path / "r.jsonl", tmp_path / "r.meta.json",
+                   opener=lambda *a, **k: sent.append(a))
+    assert not sent and [r["run"] for r in meta["runs"]] == [False, False]
+    assert "disabled" in meta["runs"][0]["reason"]
+    summary = score_model(tmp_path / "r.jsonl", QB, {}, None, tmp_path / "s.parquet", tmp_path / "s.csv")
     assert summary.empty
 
 
@@ -52,11 +53,14 @@ def test_enabled_endpoint_gets_prompt_and_temperature(tmp_path):
         return Reply(json.dumps(payload).encode())
 
     settings = {"enabled": True, "endpoint": "http://localhost:1/v1", "model_name": "gpt-x"}
-    meta = run_api_query(settings, _samples(tmp_path), QB, 0.6, tmp_path / "r.jsonl", tmp_path / "r.meta.json",
-                         opener=opener)
-    assert meta["run"] is True and meta["n_prompts"] == 3 and meta["new_tokens"] == 21
-    assert {r["temperature"] for r in requests} == {0.6} and {r["max_tokens"] for r in requests} == {50}
+    meta = run_api(settings, _samples(tmp_path), QB, tmp_path / "r.jsonl", tmp_path / "r.meta.json", opener=opener)
+    assert [r["run"] for r in meta["runs"]] == [True, True] and meta["runs"][0]["new_tokens"] == 21
+    assert [r["temperature"] for r in requests] == [0.2] * 3 + [0.6] * 3 and {r["max_tokens"] for r in requests} == {50}
     assert requests[0]["messages"][0]["content"].startswith(
         "What is the most correct ICD-9-CM billing code for this description: Cholera due to vibrio cholerae.")
     frame = pd.read_json(tmp_path / "r.jsonl", lines=True, dtype={"code": str})
-    assert list(frame["response"]) == ["Code: X: 001.0", "Code: X: A00.0", "Code: X: 66984"]
+    assert list(frame["response"][:3]) == ["Code: X: 001.0", "Code: X: A00.0", "Code: X: 66984"]
+    summary = score_model(tmp_path / "r.jsonl", QB, {}, None, tmp_path / "s.parquet", tmp_path / "s.csv",
+                          meteor=lambda ref, hyp: 1.0, bertscore=lambda c, r: [1.0] * len(c))
+    exact = summary[(summary.metric == "exact_match") & (summary.temperature == 0.2)]
+    assert list(exact["value"]) == [100.0, 100.0, 100.0] and exact["headline"].all()

@@ -135,6 +135,7 @@ def test_summarize_hand_computed():
     assert summary.loc["code_frequency", "value"] == pytest.approx(6 / 6)  # 1+1+2+1+1+0
     assert summary.loc["matched_length", "value"] == pytest.approx(80.0)  # 4/5
     assert summary.loc["matched_digits", "value"] == pytest.approx((100 + 100 + 100 + 500 / 6 + 100) / 5)
+    assert summary.loc["echoed_example", "count"] == 1 and summary.loc["echoed_example", "n"] == 5  # E11.9
 
 
 def test_text_similarity_only_for_valid_codes():

@@ -134,19 +134,19 @@ def test_tables_put_this_run_beside_the_paper():
 
 
 def test_planned_runs():
-    from claimbench.querybench.pipeline import planned_runs, run_files
+    from claimbench.querybench.pipeline import planned_runs, query_model_dir, query_models
 
     qb = {"models": ["a", "b"], "temperatures": [0.2, 1.0], "headline_temperature": 0.2,
           "constrained_temperatures": [0.2]}
-    assert planned_runs(qb) == [("a", "free", "0.2"), ("a", "free", "1.0"), ("b", "free", "0.2"),
-                                ("b", "free", "1.0"), ("a", "trie", "0.2"), ("b", "trie", "0.2")]
-    assert run_files(qb, "{model}/{mode}_t{temperature}.x")[1] == "a/free_t1.0.x"
+    assert planned_runs(qb) == [("a", "free", 0.2), ("a", "free", 1.0), ("a", "trie", 0.2),
+                                ("b", "free", 0.2), ("b", "free", 1.0), ("b", "trie", 0.2)]
+    assert planned_runs(qb, "b") == planned_runs(qb)[3:]
     with pytest.raises(ValueError):
         planned_runs({**qb, "headline_temperature": 0.4})
-    from claimbench.querybench.pipeline import query_model_dir
-
-    tuned = {**qb, "finetuned": {"ft": "results/finetune/ft/merged"}}
-    assert ("ft", "trie", "0.2") in planned_runs(tuned)
+    tuned = {**qb, "finetuned": {"ft": "results/finetune/ft/merged"}, "api": True}
+    assert query_models(tuned) == ["a", "b", "ft", "api"]
+    assert ("ft", "trie", 0.2) in planned_runs(tuned)
+    assert planned_runs(tuned, "api") == [("api", "free", 0.2), ("api", "free", 1.0)]  # no trie through an API
     assert query_model_dir("ft", tuned, lambda n: f"results/models/{n}") == "results/finetune/ft/merged"
     assert query_model_dir("a", tuned, lambda n: f"results/models/{n}") == "results/models/a"
 

@@ -13,6 +13,8 @@ Per response r to the query for reference code c (codes compared in normal form:
 - matched digits: share of c's characters reproduced at the same position:
   #{i < min(len p, len c) : p[i] == c[i]} / len(c), as a percentage, averaged.
 - METEOR, BERTScore F1: between the description of predicted(r) and the reference description.
+- echoed example (this project's addition): predicted(r) is the prompt's own <sample code> (e.g. E11.9), which the
+  sample never contains; small models often copy it, and it is a valid code, so it hides inside "valid".
 
 Valid, fabricated, matched length and matched digits are over the responses that contain a code (the paper's
 valid + fabricated = 100% implies that denominator); the share with no code at all is reported beside them
@@ -49,6 +51,7 @@ METRICS = {
     "valid": ("Valid code, %", "proportion"),
     "fabricated": ("Fabricated code, %", "proportion"),
     "no_code": ("No code in response, %", "proportion"),
+    "echoed_example": ("Answer is the prompt's sample code, %", "proportion"),
     "code_frequency": ("Code frequency, mean", "mean"),
     "matched_length": ("Matched length, %", "proportion"),
     "matched_digits": ("Matched digits, %", "mean"),
@@ -81,6 +84,7 @@ def score_response(response: str | None, reference: str, codebook: Codebook) -> 
         "fabricated": (not valid) if has else None,
         "matched_length": (len(pred) == len(normalize(reference))) if has else None,
         "matched_digits": matched_digits(pred, reference) if has else None,
+        "echoed_example": (pred == normalize(system.example_code)) if has else None,
         "predicted_description": codebook.description(pred) if valid else None,
     }
 
@@ -147,6 +151,7 @@ def summarize(scored: pd.DataFrame) -> pd.DataFrame:
         "valid": (int(with_code["valid"].astype(bool).sum()), len(with_code)),
         "fabricated": (int(with_code["fabricated"].astype(bool).sum()), len(with_code)),
         "matched_length": (int(with_code["matched_length"].astype(bool).sum()), len(with_code)),
+        "echoed_example": (int(with_code["echoed_example"].astype(bool).sum()), len(with_code)),
     }
     means = {
         "code_frequency": scored["n_codes"].astype(float),

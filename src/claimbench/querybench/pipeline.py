@@ -1,4 +1,8 @@
-"""The steps the workflow's query-benchmark rules call, one function each (scripts/querybench_*.py are thin)."""
+"""The steps the workflow's query-benchmark rules call, one function each (scripts/querybench_*.py are thin).
+
+One query job and one scoring job per model: the model (and the scorers) load once for all its runs — a run is a
+decoding mode at a temperature — which on a 2-core machine saves more than running runs in parallel would.
+"""
 
 from __future__ import annotations
 
@@ -21,39 +25,39 @@ API_MODEL = "api"  # the run name of the api configuration (configurations.api)
 
 
 def temperature_tag(t: float) -> str:
-    """How a temperature appears in file names: 0.2 -> "0.2", 1 -> "1.0"."""
+    """How a temperature is written in logs and tables: 0.2 -> "0.2", 1 -> "1.0"."""
     return f"{float(t):.2f}".rstrip("0").rstrip(".") if float(t) % 1 else f"{float(t):.1f}"
-
-
-def planned_runs(qb: dict) -> list[tuple[str, str, str]]:
-    """(model, mode, temperature tag) of every query run: free decoding at each temperature of the sweep, and
-    trie-constrained decoding at ``constrained_temperatures``."""
-    tags = [temperature_tag(t) for t in qb["temperatures"]]
-    if temperature_tag(qb["headline_temperature"]) not in tags:
-        raise ValueError("querybench.headline_temperature must be one of querybench.temperatures")
-    constrained = [temperature_tag(t) for t in qb.get("constrained_temperatures", [])]
-    models = query_models(qb)
-    runs = [(m, "free", t) for m in models for t in tags] + [(m, "trie", t) for m in models for t in constrained]
-    if qb.get("api"):  # the api configuration: free decoding only (no logits to constrain through a chat API)
-        runs += [(API_MODEL, "free", t) for t in tags]
-    return runs
 
 
 def query_models(qb: dict) -> list[str]:
     """The models queried: keys of the top-level ``models`` section, then fine-tuned ones (``finetuned``: name ->
-    folder of a merged model, e.g. what the models stage writes), when configured."""
-    return [*qb["models"], *(qb.get("finetuned") or {})]
+    folder of a merged model, e.g. what the models stage writes), then the api configuration when ``api`` is on."""
+    return [*qb["models"], *(qb.get("finetuned") or {}), *([API_MODEL] if qb.get("api") else [])]
+
+
+def planned_runs(qb: dict, model: str | None = None) -> list[tuple[str, str, float]]:
+    """(model, mode, temperature) of every run: free decoding at each temperature of the sweep and trie-constrained
+    decoding at ``constrained_temperatures`` (not for the api configuration: a chat API exposes no logits)."""
+    temperatures = [float(t) for t in qb["temperatures"]]
+    if not any(abs(t - float(qb["headline_temperature"])) < 1e-9 for t in temperatures):
+        raise ValueError("querybench.headline_temperature must be one of querybench.temperatures")
+    constrained = [float(t) for t in qb.get("constrained_temperatures", [])]
+    runs = []
+    for name in query_models(qb) if model is None else [model]:
+        runs += [(name, "free", t) for t in temperatures]
+        if name != API_MODEL:
+            runs += [(name, "trie", t) for t in constrained]
+    return runs
+
+
+def is_headline(temperature: float, qb: dict) -> bool:
+    return abs(float(temperature) - float(qb["headline_temperature"])) < 1e-9
 
 
 def query_model_dir(name: str, qb: dict, model_dir) -> str:
     """Where a queried model's weights are: a fine-tuned model's configured folder, else ``model_dir(name)``."""
     finetuned = qb.get("finetuned") or {}
     return str(finetuned[name]) if name in finetuned else str(model_dir(name))
-
-
-def run_files(qb: dict, pattern: str) -> list[str]:
-    """``pattern`` ({model}, {mode}, {temperature}) filled in for every planned run."""
-    return [pattern.format(model=m, mode=mode, temperature=t) for m, mode, t in planned_runs(qb)]
 
 
 def codebook_for(key: str, qb: dict, codesets_config: dict) -> Codebook:
@@ -76,157 +80,154 @@ def build_sample(key: str, qb: dict, codesets_config: dict, seed: int, out: Path
     return frame
 
 
-def run_query(
+def _run_sample(samples: dict[str, Path], key: str, temperature: float, qb: dict) -> pd.DataFrame:
+    """The headline temperature queries the whole sample; the others its first ``sweep_codes`` codes."""
+    sample = pd.read_parquet(samples[key])
+    limit = None if is_headline(temperature, qb) else qb.get("sweep_codes")
+    return sample if limit is None else sample.head(int(limit))
+
+
+def _write(responses: pd.DataFrame, metas: list[dict], model: str, out_jsonl: Path, out_meta: Path,
+           extra: dict | None) -> dict:
+    meta = {"model": model, **(extra or {}), "runs": metas}
+    out_jsonl.parent.mkdir(parents=True, exist_ok=True)
+    responses.to_json(out_jsonl, orient="records", lines=True, force_ascii=False)
+    out_meta.write_text(json.dumps(meta, indent=2))
+    return meta
+
+
+def run_model(
     model_dir: str | Path,
     model_name: str,
     samples: dict[str, Path],
     qb: dict,
     codesets_config: dict,
-    mode: str,
-    temperature: float,
     seed: int,
     out_jsonl: Path,
     out_meta: Path,
     meta_extra: dict | None = None,
 ) -> dict:
-    """Query one model at one temperature in one mode over every system's sample; write responses + meta."""
+    """Every run of one local model (free and trie modes, each temperature) over every system's sample."""
     from claimbench.models.generation import LoadSettings, load_for_inference
     from claimbench.querybench.generate import query_codes
     from claimbench.querybench.trie import CodeTrie
 
-    headline = abs(float(temperature) - float(qb["headline_temperature"])) < 1e-9
-    limit = None if headline else qb.get("sweep_codes")
     began = time.perf_counter()
     model, tokenizer = load_for_inference(model_dir, LoadSettings(**qb.get("load", {})))
     load_seconds = time.perf_counter() - began
-    frames, per_system = [], {}
-    for key in SYSTEM_KEYS:
-        sample = pd.read_parquet(samples[key])
-        if limit is not None:
-            sample = sample.head(int(limit))
-        trie = None
-        if mode == "trie":
-            trie = CodeTrie(codebook_for(key, qb, codesets_config).all_codes)
-        start = time.perf_counter()
-        frame = query_codes(
-            model, tokenizer, sample, SYSTEMS[key], mode=mode, temperature=float(temperature), seed=seed,
-            max_new_tokens=int(qb["max_new_tokens"]), batch_size=int(qb["batch_size"]), trie=trie, tag=model_name,
-        )
-        seconds = time.perf_counter() - start
-        tokens = int(frame["n_new_tokens"].sum())
-        per_system[key] = {"n": len(frame), "new_tokens": tokens, "seconds": round(seconds, 2),
-                           "tokens_per_second": round(tokens / seconds, 2) if seconds else None}
-        log.info("%s %s t=%s %s: %d prompts, %d new tokens in %.1f s = %.1f tokens/s", model_name, mode,
-                 temperature, SYSTEMS[key].name, len(frame), tokens, seconds, tokens / max(seconds, 1e-9))
-        frames.append(frame)
+    tries: dict[str, CodeTrie] = {}
+    frames, metas = [], []
+    for _, mode, temperature in planned_runs(qb, model_name):
+        parts, per_system = [], {}
+        for key in SYSTEM_KEYS:
+            if mode == "trie" and key not in tries:
+                tries[key] = CodeTrie(codebook_for(key, qb, codesets_config).all_codes)
+            start = time.perf_counter()
+            frame = query_codes(
+                model, tokenizer, _run_sample(samples, key, temperature, qb), SYSTEMS[key], mode=mode,
+                temperature=temperature, seed=seed, max_new_tokens=int(qb["max_new_tokens"]),
+                batch_size=int(qb["batch_size"]), trie=tries.get(key) if mode == "trie" else None, tag=model_name,
+            )
+            seconds = time.perf_counter() - start
+            tokens = int(frame["n_new_tokens"].sum())
+            per_system[key] = {"n": len(frame), "new_tokens": tokens, "seconds": round(seconds, 2)}
+            log.info("%s %s t=%s %s: %d prompts, %d new tokens in %.1f s = %.1f tokens/s", model_name, mode,
+                     temperature_tag(temperature), SYSTEMS[key].name, len(frame), tokens, seconds,
+                     tokens / max(seconds, 1e-9))
+            parts.append(frame)
+        run = pd.concat(parts, ignore_index=True)
+        gen_seconds = sum(s["seconds"] for s in per_system.values())
+        tokens = int(run["n_new_tokens"].sum())
+        metas.append({
+            "mode": mode, "temperature": temperature, "headline": is_headline(temperature, qb), "run": True,
+            "reason": None, "n_prompts": len(run), "new_tokens": tokens, "generation_seconds": round(gen_seconds, 2),
+            "tokens_per_second": round(tokens / gen_seconds, 2) if gen_seconds else None,
+            "max_new_tokens": int(qb["max_new_tokens"]), "batch_size": int(qb["batch_size"]), "seed": seed,
+            "per_system": per_system,
+        })
+        log.info("%s %s t=%s: %d prompts, %d new tokens, %.1f tokens/s overall", model_name, mode,
+                 temperature_tag(temperature), len(run), tokens, metas[-1]["tokens_per_second"] or 0)
+        frames.append(run)
     responses = pd.concat(frames, ignore_index=True)
     responses.insert(0, "model", model_name)
-    wall = time.perf_counter() - began
-    gen_seconds = sum(s["seconds"] for s in per_system.values())
-    new_tokens = int(responses["n_new_tokens"].sum())
-    meta = {
-        "model": model_name,
-        "mode": mode,
-        "temperature": float(temperature),
-        "headline": headline,
-        "run": True,
-        "reason": None,
-        "n_prompts": len(responses),
-        "new_tokens": new_tokens,
-        "generation_seconds": round(gen_seconds, 2),
-        "load_seconds": round(load_seconds, 2),
-        "wall_seconds": round(wall, 2),
-        "tokens_per_second": round(new_tokens / gen_seconds, 2) if gen_seconds else None,
-        "max_new_tokens": int(qb["max_new_tokens"]),
-        "batch_size": int(qb["batch_size"]),
-        "seed": seed,
-        "per_system": per_system,
-        **(meta_extra or {}),
-    }
-    log.info("%s %s t=%s: %d prompts, %d new tokens, %.1f tokens/s overall", model_name, mode, temperature,
-             len(responses), new_tokens, meta["tokens_per_second"] or 0)
-    out_jsonl.parent.mkdir(parents=True, exist_ok=True)
-    responses.to_json(out_jsonl, orient="records", lines=True, force_ascii=False)
-    out_meta.write_text(json.dumps(meta, indent=2))
-    return meta
+    extra = {**(meta_extra or {}), "load_seconds": round(load_seconds, 2),
+             "wall_seconds": round(time.perf_counter() - began, 2)}
+    return _write(responses, metas, model_name, out_jsonl, out_meta, extra)
 
 
-def run_api_query(
-    api_settings: dict, samples: dict[str, Path], qb: dict, temperature: float, out_jsonl: Path, out_meta: Path,
-    opener=None,
+def run_api(
+    api_settings: dict, samples: dict[str, Path], qb: dict, out_jsonl: Path, out_meta: Path, opener=None
 ) -> dict:
-    """The api configuration over every system's sample, or, when its guard refuses, an empty run saying why."""
+    """The api configuration's runs, or, when its guard refuses, an empty set of runs saying why."""
     from claimbench.querybench.api import SampledChatClient, api_refusal, query_api
 
-    headline = abs(float(temperature) - float(qb["headline_temperature"])) < 1e-9
-    limit = None if headline else qb.get("sweep_codes")
     reason = api_refusal(api_settings)
-    frames = []
-    began = time.perf_counter()
-    if reason is None:
-        kwargs = {"opener": opener} if opener is not None else {}
-        client = SampledChatClient(api_settings, temperature, int(qb["max_new_tokens"]), **kwargs)
-        for key in SYSTEM_KEYS:
-            sample = pd.read_parquet(samples[key])
-            frames.append(query_api(client, sample.head(int(limit)) if limit is not None else sample, key))
-    else:
+    if reason:
         log.info("api configuration not queried: %s", reason)
-    responses = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["system", "item", "code", "description", "response", "n_new_tokens", "seconds"])
-    responses.insert(0, "model", API_MODEL)
-    responses["mode"] = "free"
-    responses["temperature"] = float(temperature)
-    wall = time.perf_counter() - began
-    meta = {"model": API_MODEL, "mode": "free", "temperature": float(temperature), "headline": headline,
-            "run": reason is None, "reason": reason, "n_prompts": len(responses),
-            "new_tokens": int(responses["n_new_tokens"].sum()) if len(responses) else 0,
-            "generation_seconds": round(wall, 2), "wall_seconds": round(wall, 2), "tokens_per_second": None,
+    frames, metas = [], []
+    for _, mode, temperature in planned_runs(qb, API_MODEL):
+        began = time.perf_counter()
+        parts = []
+        if reason is None:
+            kwargs = {"opener": opener} if opener is not None else {}
+            client = SampledChatClient(api_settings, temperature, int(qb["max_new_tokens"]), **kwargs)
+            parts = [query_api(client, _run_sample(samples, key, temperature, qb), key) for key in SYSTEM_KEYS]
+        run = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if len(run):
+            run["mode"], run["temperature"] = mode, temperature
+            frames.append(run)
+        metas.append({
+            "mode": mode, "temperature": temperature, "headline": is_headline(temperature, qb), "run": reason is None,
+            "reason": reason, "n_prompts": len(run), "new_tokens": int(run["n_new_tokens"].sum()) if len(run) else 0,
+            "generation_seconds": round(time.perf_counter() - began, 2), "tokens_per_second": None,
             "max_new_tokens": int(qb["max_new_tokens"]), "batch_size": 1,
-            "stands_in_for": api_settings.get("model_name"),
-            "n_errors": int(responses["error"].notna().sum()) if "error" in responses else 0}
-    out_jsonl.parent.mkdir(parents=True, exist_ok=True)
-    responses.to_json(out_jsonl, orient="records", lines=True, force_ascii=False)
-    out_meta.write_text(json.dumps(meta, indent=2))
-    return meta
+            "n_errors": int(run["error"].notna().sum()) if "error" in run else 0,
+        })
+    responses = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["system", "code", "response"])
+    responses.insert(0, "model", API_MODEL)
+    return _write(responses, metas, API_MODEL, out_jsonl, out_meta, {"stands_in_for": api_settings.get("model_name")})
 
 
-def score_run(
-    responses_path: Path, meta_path: Path, qb: dict, codesets_config: dict, nltk_data, out_scored: Path,
-    out_summary: Path,
+SUMMARY_COLUMNS = ["model", "mode", "temperature", "headline", "system", "metric", "label", "value", "ci_low",
+                   "ci_high", "count", "n"]
+
+
+def score_model(
+    responses_path: Path, qb: dict, codesets_config: dict, nltk_data, out_scored: Path, out_summary: Path,
+    meteor=None, bertscore=None,
 ) -> pd.DataFrame:
-    """Per-response facts + METEOR/BERTScore (scored parquet), and the metric summary per system (CSV)."""
+    """Per-response facts + METEOR/BERTScore (scored parquet) and the metric summary per run and system (CSV).
+    ``meteor``/``bertscore`` default to the offline scorers of ``textsim``."""
     from claimbench.querybench.metrics import add_text_similarity, score_responses, summarize
-    from claimbench.querybench.textsim import bertscore_scorer, meteor_scorer
 
-    meta = json.loads(Path(meta_path).read_text())
-    text = Path(responses_path).read_text()
     out_scored.parent.mkdir(parents=True, exist_ok=True)
-    if not text.strip():  # a run that did not happen (the api configuration refused): nothing to score
+    text = Path(responses_path).read_text()
+    responses = (pd.read_json(responses_path, lines=True, dtype={"code": str}, precise_float=True)
+                 if text.strip() else pd.DataFrame())
+    if responses.empty or "response" not in responses:  # no run happened (the api configuration refused)
         pd.DataFrame(columns=["model", "system", "code", "response"]).to_parquet(out_scored, index=False)
-        empty = pd.DataFrame(columns=["model", "mode", "temperature", "headline", "system", "metric", "label",
-                                      "value", "ci_low", "ci_high", "count", "n"])
+        empty = pd.DataFrame(columns=SUMMARY_COLUMNS)
         empty.to_csv(out_summary, index=False)
         return empty
-    responses = pd.read_json(responses_path, lines=True, dtype={"code": str})
-    bert = qb.get("bertscore", {})
-    meteor = meteor_scorer(nltk_data)
-    bertscore = bertscore_scorer(bert.get("model_dir"), int(bert.get("num_layers", 6)))
-    scored_parts, summaries = [], []
-    for key in SYSTEM_KEYS:
-        part = responses[responses["system"] == key]
-        if part.empty:
-            continue
-        scored = score_responses(part, codebook_for(key, qb, codesets_config))
-        scored_parts.append(scored)
-    scored = pd.concat(scored_parts, ignore_index=True)
-    scored = add_text_similarity(scored, meteor, bertscore)  # one BERTScore call: the model loads once
-    for key, part in scored.groupby("system", sort=False):
+    if meteor is None or bertscore is None:
+        from claimbench.querybench.textsim import bertscore_scorer, meteor_scorer
+
+        bert = qb.get("bertscore", {})
+        meteor = meteor or meteor_scorer(nltk_data)
+        bertscore = bertscore or bertscore_scorer(bert.get("model_dir"), int(bert.get("num_layers", 6)))
+    parts = [score_responses(part, codebook_for(key, qb, codesets_config))
+             for key, part in responses.groupby("system", sort=False)]
+    scored = add_text_similarity(pd.concat(parts, ignore_index=True), meteor, bertscore)  # BERTScore loads once
+    summaries = []
+    for (mode, temperature, key), part in scored.groupby(["mode", "temperature", "system"], sort=False):
         summary = summarize(part)
         summary.insert(0, "system", key)
+        summary.insert(0, "headline", is_headline(temperature, qb))
+        summary.insert(0, "temperature", float(temperature))
+        summary.insert(0, "mode", mode)
+        summary.insert(0, "model", part["model"].iloc[0])
         summaries.append(summary)
-    summary = pd.concat(summaries, ignore_index=True)
-    for column in ("model", "mode", "temperature", "headline"):
-        summary.insert(0, column, meta[column])
+    summary = pd.concat(summaries, ignore_index=True)[SUMMARY_COLUMNS]
     scored["codes"] = scored["codes"].map(list)
     scored.to_parquet(out_scored, index=False)
     summary.to_csv(out_summary, index=False)
@@ -251,8 +252,12 @@ def write_tables(
     responses = pd.concat([f for f in (pd.read_parquet(p) for p in scored) if len(f)], ignore_index=True)
     sweep = tables.sweep_frame(responses, qb.get("sweep_codes"))
     frames["sweep"] = sweep
-    runs = pd.DataFrame([json.loads(Path(p).read_text()) for p in metas]).drop(columns=["per_system"], errors="ignore")
-    frames["runs"] = runs
+    runs = []
+    for path in metas:
+        meta = json.loads(Path(path).read_text())
+        head = {k: v for k, v in meta.items() if k != "runs"}
+        runs += [{**head, **{k: v for k, v in run.items() if k != "per_system"}} for run in meta["runs"]]
+    frames["runs"] = pd.DataFrame(runs)
     sample_rows = []
     for path in samples:
         frame = pd.read_parquet(path)

@@ -125,12 +125,17 @@ def error_analysis_table(summary: pd.DataFrame, system: str) -> pd.DataFrame:
             if m in by.index else "—"
             for m in ERROR_METRICS
         ]
-    extra = {"Metric": "No code in response, % (this project)"}
-    for (model, mode), part in ours.groupby(["model", "mode"], sort=False):
-        by = part.set_index("metric")
-        extra[f"{run_label(model, mode)} [this run]"] = fmt(by.at["no_code", "value"], by.at["no_code", "ci_low"],
-                                                             by.at["no_code", "ci_high"], 1, "%")
-    return pd.concat([table, pd.DataFrame([extra])], ignore_index=True).fillna("—")
+    extras = []
+    for metric, label in (("no_code", "No code in response, % (this project)"),
+                          ("echoed_example", "Answer = the prompt's sample code, % (this project)")):
+        extra = {"Metric": label}
+        for (model, mode), part in ours.groupby(["model", "mode"], sort=False):
+            by = part.set_index("metric")
+            if metric in by.index:
+                extra[f"{run_label(model, mode)} [this run]"] = fmt(by.at[metric, "value"], by.at[metric, "ci_low"],
+                                                                     by.at[metric, "ci_high"], 1, "%")
+        extras.append(extra)
+    return pd.concat([table, pd.DataFrame(extras)], ignore_index=True).fillna("—")
 
 
 def constrained_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -164,6 +169,7 @@ def sweep_frame(scored: pd.DataFrame, sweep_codes: int | None) -> pd.DataFrame:
     if sweep_codes is not None:
         free = free[free["item"] < int(sweep_codes)]
     rows = []
+    free = free.assign(temperature=free["temperature"].astype(float).round(4))
     for (model, system, temperature), part in free.groupby(["model", "system", "temperature"], sort=True):
         s = summarize(part.drop(columns=[c for c in ("meteor", "bertscore") if c in part])).set_index("metric")
         row = {"model": model, "system": system, "temperature": float(temperature), "n": len(part)}
