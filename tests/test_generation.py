@@ -14,6 +14,7 @@ from claimbench.models.generation import (  # noqa: E402
     length_sorted_batches,
     load_for_inference,
     model_kwargs,
+    stop_token_ids,
 )
 from claimbench.models.tiny import build_tiny  # noqa: E402
 from claimbench.prompts import build_prompt, detect_family  # noqa: E402
@@ -86,30 +87,50 @@ def test_model_kwargs_for_the_paper_gpu_settings():
         GenerationSettings(num_beams=4)
 
 
-def _batched_vs_single(model_dir, n_new, notes=NOTES, batch_size=3):
-    model, tok = load_for_inference(model_dir)
+def _run(model, tok, prompts, n_new, batch_size, continuous=None):
+    settings = GenerationSettings(n_new, batch_size=batch_size)
+    results = [r for b in generate(model, tok, prompts, settings, progress=False, continuous=continuous) for r in b]
+    assert sorted(r.index for r in results) == list(range(len(prompts)))
+    return sorted(results, key=lambda r: r.index)
+
+
+def _hf_one_at_a_time(model, tok, prompts, n_new):
+    """The paper's method: transformers' generate, one prompt at a time, greedy, repetition penalty 1.1."""
+    stops = stop_token_ids(model, tok)
+    texts = []
+    for prompt in prompts:
+        ids = tok(prompt, return_tensors="pt", add_special_tokens=False)
+        out = model.generate(**ids, max_new_tokens=n_new, do_sample=False, num_beams=1, repetition_penalty=1.1,
+                             eos_token_id=sorted(stops))
+        new = out[0, ids["input_ids"].shape[1]:].tolist()
+        cut = next((k for k, t in enumerate(new) if t in stops), len(new))
+        texts.append(tok.decode(new[:cut], skip_special_tokens=False))
+    return texts
+
+
+def _prompts(model_dir, tok, notes=NOTES):
     family = detect_family(model_dir)
-    prompts = [build_prompt("finetuned", note, family=family, tokenizer=tok) for note in notes]
-    single = [r for b in generate(model, tok, prompts, GenerationSettings(n_new, batch_size=1), progress=False)
-              for r in b]
-    batched = [r for b in generate(model, tok, prompts, GenerationSettings(n_new, batch_size=batch_size), progress=False)
-               for r in b]
-    single = sorted(single, key=lambda r: r.index)
-    batched = sorted(batched, key=lambda r: r.index)
-    assert [r.index for r in batched] == list(range(len(prompts)))
-    assert {r.batch_size for r in batched} == {min(batch_size, len(notes)), len(notes) % batch_size or batch_size}
-    return single, batched
+    return [build_prompt("finetuned", note, family=family, tokenizer=tok) for note in notes]
 
 
 @pytest.mark.parametrize("arch", ["llama", "gemma3", "phi3"])
-def test_batched_generation_equals_one_at_a_time_tiny(tiny_models, arch):
+@pytest.mark.parametrize("continuous", [None, False], ids=["continuous", "static"])
+def test_batched_generation_equals_one_at_a_time_tiny(tiny_models, arch, continuous):
     torch.set_num_threads(1)
-    single, batched = _batched_vs_single(tiny_models[arch], n_new=24)
+    model, tok = load_for_inference(tiny_models[arch])
+    prompts = _prompts(tiny_models[arch], tok)
+    # A token the model writes mid-answer becomes a stop token, so rows end at different steps and, with more
+    # prompts than batch slots, finished rows hand their slot to the next prompt.
+    free = _run(model, tok, prompts, 24, 1, continuous)
+    stop = tok(free[1].text, add_special_tokens=False)["input_ids"][6]
+    model.generation_config.eos_token_id = [tok.eos_token_id, stop]
+    single = _run(model, tok, prompts, 24, 1, continuous)
+    batched = _run(model, tok, prompts, 24, 3, continuous)
     assert [r.text for r in batched] == [r.text for r in single]
     assert [r.n_new_tokens for r in batched] == [r.n_new_tokens for r in single]
-    # Random weights rarely stop early; the texts differ between prompts (so the check is not trivially true).
-    assert len({r.text for r in single}) > 1
-    assert all(r.n_prompt_tokens > 0 and r.n_new_tokens <= 24 for r in single)
+    assert len({r.n_new_tokens for r in single}) > 1  # rows really stopped at different steps
+    assert len({r.text for r in single}) > 1 and all(0 < r.n_new_tokens <= 24 for r in single)
+    assert [r.text for r in single] == _hf_one_at_a_time(model, tok, prompts, 24)
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +148,11 @@ def smollm2_dir(tmp_path_factory):
 
 def test_batched_generation_equals_one_at_a_time_smollm2(smollm2_dir):
     torch.set_num_threads(1)  # a shared 2-core machine: 2 threads spin against other jobs and run slower
-    # Two short prompts of different lengths: the shorter is left-padded in the batch.
-    single, batched = _batched_vs_single(smollm2_dir, n_new=24, notes=NOTES[1:3], batch_size=2)
+    model, tok = load_for_inference(smollm2_dir)
+    # Three short prompts of different lengths, two batch slots: padding, a row leaving, a prompt joining.
+    prompts = _prompts(smollm2_dir, tok, NOTES[1:4])
+    single = _run(model, tok, prompts, 32, 1)
+    batched = _run(model, tok, prompts, 32, 2)
     assert [r.text for r in batched] == [r.text for r in single]
     assert all(r.text.strip() for r in single)
+    assert [r.text for r in single] == _hf_one_at_a_time(model, tok, prompts, 32)

@@ -256,3 +256,51 @@ def test_summary_table_from_meta_files(tmp_path):
     paper = paper_configurations().set_index("configuration")
     assert paper.loc["ft-medium", "paper_model"] == "Phi-3-medium-128k-instruct"
     assert set(paper.index) == {"base", "rag", "knn", "ft-mini", "ft-medium", "api"}
+
+
+def test_launch_settings_data_parallel_default():
+    from claimbench.predict.settings import launch_settings
+
+    assert launch_settings({"gpus": 0}) == {}
+    assert launch_settings({"gpus": 1}) == {}
+    assert launch_settings({"gpus": 4}) == {"accelerate_config": "config/accelerate/multi_gpu.yaml",
+                                            "num_processes": 4}
+    own = {"accelerate_config": "my.yaml", "num_processes": 2}
+    assert launch_settings({"gpus": 4, "launch": own}) == own
+
+
+def test_data_parallel_shards_give_the_single_process_file(tmp_path, tiny_llama, monkeypatch):
+    """Two worker processes (run here one after the other in place of accelerate launch) write their shards; the
+    parent's final file equals a single-process run."""
+    import torch
+
+    import claimbench.models.launch as launch_module
+    from claimbench.predict.run import generate_cases, predict_llm
+
+    torch.set_num_threads(1)
+    base = {"method": "base", "model": "tiny", "prompt": "base", "generation": {"max_new_tokens": 12, "batch_size": 2}}
+    predict_llm("base", base, TEST, len(TEST), tmp_path / "one" / "base.jsonl", tmp_path / "one" / "base.meta.json",
+                tiny_llama, progress=False)
+
+    accelerate_yaml = tmp_path / "multi_gpu.yaml"
+    accelerate_yaml.write_text("distributed_type: MULTI_GPU\n")
+    commands = []
+
+    def fake_launch(cmd, log_path=None):
+        commands.append(cmd)
+        job = json.loads(Path(cmd[-1]).read_text())
+        cases = pd.read_parquet(job["cases"])
+        for rank in (1, 0):
+            store, _ = generate_cases(job["name"], job["conf"], cases, job["out"], job["model_dir"], job["examples"],
+                                      shard=rank, n_shards=2, progress=False)
+            store.close()
+
+    monkeypatch.setattr(launch_module, "run_logged", fake_launch)
+    parallel = {**base, "launch": {"accelerate_config": str(accelerate_yaml), "num_processes": 2}}
+    meta = predict_llm("base", parallel, TEST, len(TEST), tmp_path / "dp" / "base.jsonl",
+                       tmp_path / "dp" / "base.meta.json", tiny_llama, progress=False)
+    cmd = commands[0]
+    assert cmd[cmd.index("--num_processes") + 1] == "2" and cmd[-3:-1] == ["-m", "claimbench.predict.worker"]
+    assert strip_timing(tmp_path / "dp" / "base.jsonl") == strip_timing(tmp_path / "one" / "base.jsonl")
+    assert meta["n_cases"] == len(TEST) and meta["data_parallel_processes"] == 2
+    assert not list((tmp_path / "dp" / ".partial").glob("*.jsonl"))

@@ -1,19 +1,23 @@
 """Loading a model for inference, and batched greedy generation that matches one-at-a-time generation.
 
-The paper generated one prompt at a time (greedy, 1 beam, repetition penalty 1.1, up to 512 new tokens). We batch
-prompts of similar length for speed and keep the output identical to one-at-a-time generation:
-- left padding with an attention mask (transformers derives position ids from the mask), so every row sees its own
-  prompt exactly as if alone;
-- the repetition penalty must not see the pad tokens: transformers' processor penalises every token id present in
-  ``input_ids``, pads included, which would penalise the pad id (often the end-of-sequence id) in padded rows only.
-  ``PromptOnlyRepetitionPenalty`` applies the same penalty to the real tokens only;
-- prompts are sorted by token length, so a batch holds few pads.
+The paper generated one prompt at a time (greedy, 1 beam, repetition penalty 1.1, up to 512 new tokens). We batch for
+speed and keep the output identical to one-at-a-time generation (tests compare them, and with ``model.generate``):
+- continuous batching (``_continuous``): each prompt is prefilled alone, exactly as one-at-a-time generation does,
+  then joins the running batch; rows are left-padded in a shared KV cache with an attention mask and explicit
+  position ids, so each row attends to its own tokens only; a finished row leaves at once and the next prompt
+  (longest first) takes its slot, so the batch stays full when output lengths differ (an untuned model may write
+  30 tokens for one note and run to the 512 cap for the next);
+- where the cache cannot be edited that way (a sliding-window layer shorter than the sequences, e.g. Gemma-3's 512),
+  static length-sorted batches through ``model.generate`` with left padding. transformers' repetition penalty would
+  see the pad tokens there (it penalises every id in ``input_ids``: the pad id, often the end-of-sequence id, in
+  padded rows only), so ``PromptOnlyRepetitionPenalty`` applies the same penalty to the real tokens only.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -131,9 +135,9 @@ class Generated:
     text: str
     n_prompt_tokens: int
     n_new_tokens: int
-    seconds: float  # the batch's wall time shared equally among its prompts
-    batch_seconds: float
-    batch_size: int
+    seconds: float  # compute time attributed to this prompt: its prefill + its share of each batched step
+    batch_seconds: float  # wall time from the start of its generation to its end (its batch's, in static batches)
+    batch_size: int  # batch slots
 
 
 def stop_token_ids(model, tokenizer) -> set[int]:
@@ -160,23 +164,178 @@ def generate(
     settings: GenerationSettings = GenerationSettings(),
     add_special_tokens: bool = False,
     progress: bool = True,
+    continuous: bool | None = None,
 ) -> Iterator[list[Generated]]:
-    """Greedy generation over ``prompts``, yielding one list of results per batch (in length-sorted order).
+    """Greedy generation over ``prompts``, yielding lists of finished results as they complete.
+
+    Continuous batching where the model's KV cache allows it (every attention layer global, or its sliding window
+    longer than any sequence here): up to ``batch_size`` sequences decode together, a finished one leaves at once
+    and the next prompt (longest first) takes its slot. Otherwise (e.g. Gemma-3's 512-token sliding window) static
+    length-sorted batches through ``model.generate``. Both give the one-at-a-time output.
 
     ``add_special_tokens`` is False by default: chat templates and the Phi-3 layout already contain their BOS.
+    ``continuous``: None = continuous batching where possible; False = static batches (tests, benchmarks).
     """
-    import torch
     from tqdm.auto import tqdm
 
+    encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
+    stops = stop_token_ids(model, tokenizer)
+    bar = tqdm(total=len(prompts), desc="generate", unit="case", disable=not progress, mininterval=5)
+    longest = max((len(e) for e in encoded), default=0) + settings.max_new_tokens + 1
+    if continuous is None:
+        continuous = _continuous_ok(model, longest)
+    if continuous:
+        batches = _continuous(model, tokenizer, encoded, settings, stops)
+    else:
+        batches = _static_batches(model, tokenizer, encoded, settings, stops)
+    for results in batches:
+        bar.update(len(results))
+        yield results
+    bar.close()
+
+
+def _continuous_ok(model, longest: int) -> bool:
+    """Whether rows of the model's KV cache can be padded, joined and dropped freely: every layer global, or its
+    sliding window longer than ``longest`` (then it never slides)."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    windows = [getattr(layer, "sliding_window", None) for layer in cache.layers]
+    return all(w is None or w > longest for w in windows)
+
+
+def _penalize(logits, seen, penalty: float):
+    """transformers' repetition penalty (set-based: every token id seen once or more) on float32 logits."""
+    import torch
+
+    return torch.where(seen, torch.where(logits < 0, logits * penalty, logits / penalty), logits)
+
+
+def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: set[int]):
+    """Continuous batching over a DynamicCache whose rows are left-padded to a common length (attention mask 0 on
+    the padding, explicit position ids per row), so each row computes what it would alone."""
+    import torch
+    from transformers import DynamicCache
+
+    device = next(model.parameters()).device
+    queue = deque(sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]), i)))  # longest first
+    rows: list[dict] = []  # per active row: index, new tokens, seconds, start
+    cache = mask = seen = last = pos = None
+
+    def finish(row, done_at):
+        new = row["new"]
+        cut = next((k for k, t in enumerate(new) if t in stops), None)
+        text = tokenizer.decode(new if cut is None else new[:cut], skip_special_tokens=False)
+        return Generated(row["index"], text, len(encoded[row["index"]]), len(new), row["seconds"],
+                         done_at - row["start"], settings.batch_size)
+
+    while queue or rows:
+        finished = []
+        # Fill free slots: prefill each new prompt alone (as one-at-a-time generation does), then join the batch.
+        while queue and len(rows) < settings.batch_size:
+            i = queue.popleft()
+            start = time.perf_counter()
+            ids = torch.tensor([encoded[i]], device=device)
+            # Plain full-attention cache layers: with every sliding window longer than any sequence here
+            # (_continuous_ok), a sliding layer would hold exactly the same keys and values, and full layers can be
+            # padded, joined and cut by row freely.
+            one = DynamicCache()
+            out = model(input_ids=ids, attention_mask=torch.ones_like(ids),
+                        position_ids=torch.arange(ids.shape[1], device=device)[None], past_key_values=one,
+                        use_cache=True, logits_to_keep=1)
+            logits = out.logits[:, -1, :].to(torch.float32)
+            row_seen = torch.zeros(1, logits.shape[-1], dtype=torch.bool, device=device)
+            row_seen[0, ids[0].clamp(max=logits.shape[-1] - 1)] = True
+            token = int(_penalize(logits, row_seen, settings.repetition_penalty).argmax(-1))
+            row_seen[0, token] = True
+            row = {"index": i, "new": [token], "seconds": time.perf_counter() - start, "start": start}
+            if token in stops or settings.max_new_tokens <= 1:
+                finished.append(finish(row, time.perf_counter()))
+                continue
+            length = ids.shape[1]
+            row_mask = torch.ones(1, length, dtype=torch.long, device=device)
+            if not rows:
+                cache, mask, seen = one, row_mask, row_seen
+                last = torch.tensor([token], device=device)
+                pos = torch.tensor([length], device=device)
+            else:
+                width = mask.shape[1]
+                if length > width:  # the batch gets more left padding
+                    _pad_cache_left(cache, length - width)
+                    mask = torch.nn.functional.pad(mask, (length - width, 0))
+                elif length < width:  # the new row is padded on the left
+                    _pad_cache_left(one, width - length)
+                    row_mask = torch.nn.functional.pad(row_mask, (width - length, 0))
+                for layer, extra in zip(cache.layers, one.layers):
+                    layer.keys = torch.cat([layer.keys, extra.keys])
+                    layer.values = torch.cat([layer.values, extra.values])
+                mask = torch.cat([mask, row_mask])
+                seen = torch.cat([seen, row_seen])
+                last = torch.cat([last, torch.tensor([token], device=device)])
+                pos = torch.cat([pos, torch.tensor([length], device=device)])
+            rows.append(row)
+        if not rows:
+            if finished:
+                yield finished
+            continue
+        # One decoding step for every active row.
+        start = time.perf_counter()
+        mask = torch.cat([mask, torch.ones(len(rows), 1, dtype=mask.dtype, device=device)], dim=1)
+        out = model(input_ids=last[:, None], attention_mask=mask, position_ids=pos[:, None], past_key_values=cache,
+                    use_cache=True)
+        logits = out.logits[:, -1, :].to(torch.float32)
+        tokens = _penalize(logits, seen, settings.repetition_penalty).argmax(-1)
+        seen[torch.arange(len(rows), device=device), tokens] = True
+        last, pos = tokens, pos + 1
+        step = time.perf_counter() - start
+        keep = []
+        for k, (row, token) in enumerate(zip(rows, tokens.tolist())):
+            row["new"].append(token)
+            row["seconds"] += step / len(rows)  # a step's time, shared by the rows it served
+            if token in stops or len(row["new"]) >= settings.max_new_tokens:
+                finished.append(finish(row, time.perf_counter()))
+            else:
+                keep.append(k)
+        if len(keep) < len(rows):
+            index = torch.tensor(keep, dtype=torch.long, device=device)
+            rows = [rows[k] for k in keep]
+            if rows:
+                cache.batch_select_indices(index)
+                mask, seen, last, pos = mask[index], seen[index], last[index], pos[index]
+                # Columns that are padding in every remaining row are dropped.
+                drop = int((mask.sum(0) == 0).long().cumprod(0).sum())
+                if drop:
+                    _crop_cache_left(cache, drop)
+                    mask = mask[:, drop:]
+            else:
+                cache = mask = seen = last = pos = None
+        if finished:
+            log.debug("%d finished, %d active, %d waiting", len(finished), len(rows), len(queue))
+            yield finished
+
+
+def _pad_cache_left(cache, n: int) -> None:
+    import torch
+
+    for layer in cache.layers:
+        layer.keys = torch.nn.functional.pad(layer.keys, (0, 0, n, 0))
+        layer.values = torch.nn.functional.pad(layer.values, (0, 0, n, 0))
+
+
+def _crop_cache_left(cache, n: int) -> None:
+    for layer in cache.layers:
+        layer.keys = layer.keys[:, :, n:, :]
+        layer.values = layer.values[:, :, n:, :]
+
+
+def _static_batches(model, tokenizer, encoded, settings: GenerationSettings, stops: set[int]):
+    """Length-sorted batches through ``model.generate`` (left padding, attention mask, pad-blind penalty)."""
+    import torch
     from transformers import LogitsProcessorList
 
-    encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
-    batches = length_sorted_batches([len(e) for e in encoded], settings.batch_size)
-    stops = stop_token_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id
     device = next(model.parameters()).device
-    bar = tqdm(total=len(prompts), desc="generate", unit="case", disable=not progress, mininterval=5)
-    for batch in batches:
+    for batch in length_sorted_batches([len(e) for e in encoded], settings.batch_size):
         width = max(len(encoded[i]) for i in batch)
         pad_lengths = [width - len(encoded[i]) for i in batch]
         input_ids = torch.tensor([[pad_id] * p + encoded[i] for p, i in zip(pad_lengths, batch)], device=device)
@@ -207,11 +366,9 @@ def generate(
             n_new = len(new) if cut is None else cut + 1  # the stop token is generated work too
             text = tokenizer.decode(new[: len(new) if cut is None else cut], skip_special_tokens=False)
             results.append(Generated(i, text, len(encoded[i]), n_new, seconds / len(batch), seconds, len(batch)))
-        bar.update(len(batch))
         log.info("batch of %d (prompt %d tokens): %d new tokens in %.1f s", len(batch), width,
                  sum(r.n_new_tokens for r in results), seconds)
         yield results
-    bar.close()
 
 
 def settings_dict(settings) -> dict:

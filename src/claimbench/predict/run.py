@@ -77,34 +77,55 @@ def _base_meta(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int) -> di
     }
 
 
-def predict_llm(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out: str | Path, meta_out: str | Path,
-                model_dir: str | Path, examples: Mapping[str, list[str]] | None = None, progress: bool = True) -> dict:
-    """Generate for every case not yet in the partial file, batch by batch; then the ordered file and its meta."""
-    import torch
-
-    from claimbench.models.generation import GenerationSettings, LoadSettings, generate, load_for_inference
+def _llm_key(name: str, conf: Mapping, model_dir: str | Path) -> tuple[str, str, str]:
+    """(partial-file key, prompt kind, prompt family) of an LLM configuration run."""
+    from claimbench.models.generation import GenerationSettings, LoadSettings
 
     gen = GenerationSettings(**conf.get("generation", {}))
     load = LoadSettings(**conf.get("load", {}))
     kind = conf.get("prompt") or LLM_METHODS[conf["method"]]
     family = detect_family(model_dir, conf.get("prompt_family"))
-    # Batch size is left out of the key: batched output equals one-at-a-time output, so a rerun may change it.
+    # Batch size and device are left out of the key: batched output equals one-at-a-time output, so a rerun may
+    # change the batch size, and a data-parallel rerun may place cases on other GPUs.
     decoding = {k: v for k, v in asdict(gen).items() if k != "batch_size"}
-    key = run_key(name, kind, family, decoding, asdict(load), model_identity(model_dir))
-    store = PredictionStore(out, key)
+    loading = {k: v for k, v in asdict(load).items() if k != "device"}
+    return run_key(name, kind, family, decoding, loading, model_identity(model_dir)), kind, family
+
+
+def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Path, model_dir: str | Path,
+                   examples: Mapping[str, list[str]] | None = None, shard: int | None = None, n_shards: int = 1,
+                   device: str | None = None, progress: bool = True) -> tuple[PredictionStore, dict]:
+    """Generate every case of this process's share not yet in the partial files; append batch by batch.
+
+    ``shard``/``n_shards``: data-parallel runs give process r the cases r, r + n, r + 2n, ... (None: all cases).
+    Returns the store (not finalized) and facts about the run for the meta file.
+    """
+    import torch
+
+    from claimbench.models.generation import GenerationSettings, LoadSettings, generate, load_for_inference
+
+    gen = GenerationSettings(**conf.get("generation", {}))
+    load = LoadSettings(**{**conf.get("load", {}), **({"device": device} if device else {})})
+    key, kind, family = _llm_key(name, conf, model_dir)
+    store = PredictionStore(out, key, shard)
 
     started = time.perf_counter()
     model, tokenizer = load_for_inference(model_dir, load)
     load_seconds = time.perf_counter() - started
     ids = [str(e) for e in cases["encounter_id"]]
-    prompts = {}
-    for eid, note in zip(ids, cases["op_note"]):
-        prompts[eid] = build_prompt(kind, note, examples=(examples or {}).get(eid) if kind == "rag" else None,
-                                    family=family, tokenizer=tokenizer)
+    mine = ids if shard is None else ids[shard::n_shards]
+    notes = dict(zip(ids, cases["op_note"]))
+    prompts = {
+        eid: build_prompt(kind, notes[eid], examples=(examples or {}).get(eid) if kind == "rag" else None,
+                          family=family, tokenizer=tokenizer)
+        for eid in mine
+    }
     hashes = {eid: prompt_sha256(p) for eid, p in prompts.items()}
-    todo = [eid for eid in ids if not store.done(eid, hashes[eid])]
-    log.info("%s: %d case(s), %d already done, %d to generate (%s prompt, %s layout, batch %d, max %d new tokens)",
-             name, len(ids), len(ids) - len(todo), len(todo), kind, family, gen.batch_size, gen.max_new_tokens)
+    todo = [eid for eid in mine if not store.done(eid, hashes[eid])]
+    log.info("%s%s: %d case(s), %d already done, %d to generate (%s prompt, %s layout, batch %d, max %d new tokens)",
+             name, "" if shard is None else f" shard {shard}/{n_shards}", len(mine), len(mine) - len(todo),
+             len(todo), kind, family, gen.batch_size, gen.max_new_tokens)
+    started = time.perf_counter()
     for batch in generate(model, tokenizer, [prompts[e] for e in todo], gen, progress=progress):
         store.append(
             {
@@ -122,29 +143,71 @@ def predict_llm(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out:
             }
             for g in batch
         )
+    facts = {
+        "model_dir": str(model_dir),
+        "prompt": kind,
+        "prompt_family": family,
+        # How the prompt was laid out: Phi-3's special tokens, the model's chat template, or the plain fallback.
+        "prompt_layout": "phi3 special tokens" if family == "phi3" else (
+            "chat template" if getattr(tokenizer, "chat_template", None) else "plain (no chat template)"),
+        "resumed_cases": len(mine) - len(todo),
+        "load_seconds": round(load_seconds, 3),
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+        "generation": asdict(gen),
+        "load": asdict(load),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(next(model.parameters()).device),
+        "machine": platform.processor() or platform.machine(),
+    }
+    return store, facts
+
+
+def predict_llm(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out: str | Path, meta_out: str | Path,
+                model_dir: str | Path, examples: Mapping[str, list[str]] | None = None, progress: bool = True) -> dict:
+    """Generate every case (resuming a killed run), then write the ordered prediction file and its meta.
+
+    With ``conf["launch"]`` naming an accelerate config, the cases are split across ``num_processes`` processes
+    (one model copy per GPU, as in the paper) by ``claimbench.predict.worker``; otherwise they run in this process.
+    """
+    from claimbench.models.launch import uses_accelerate
+
+    launch = conf.get("launch") or {}
+    ids = [str(e) for e in cases["encounter_id"]]
+    if uses_accelerate(launch):
+        store, facts = _launch_data_parallel(name, conf, cases, out, model_dir, examples, launch)
+    else:
+        store, facts = generate_cases(name, conf, cases, out, model_dir, examples, progress=progress)
     records = store.finalize(ids)
     meta = _base_meta(name, conf, cases, n_test)
     meta.update(_summary(records))
-    meta.update(
-        {
-            "model_dir": str(model_dir),
-            "prompt": kind,
-            "prompt_family": family,
-            # How the prompt was laid out: Phi-3's special tokens, the model's chat template, or the plain fallback.
-            "prompt_layout": "phi3 special tokens" if family == "phi3" else (
-                "chat template" if getattr(tokenizer, "chat_template", None) else "plain (no chat template)"),
-            "n_hit_max_new_tokens": sum(bool(r.get("hit_max_new_tokens")) for r in records),
-            "resumed_cases": len(ids) - len(todo),
-            "load_seconds": round(load_seconds, 3),
-            "generation": asdict(gen),
-            "load": asdict(load),
-            "torch_threads": torch.get_num_threads(),
-            "device": str(next(model.parameters()).device),
-            "machine": platform.processor() or platform.machine(),
-        }
-    )
+    meta.update(facts)
+    meta["n_hit_max_new_tokens"] = sum(bool(r.get("hit_max_new_tokens")) for r in records)
     _write_meta(meta_out, meta)
     return meta
+
+
+def _launch_data_parallel(name, conf, cases, out, model_dir, examples, launch) -> tuple[PredictionStore, dict]:
+    """Run claimbench.predict.worker under ``accelerate launch``; return the parent's store with every shard read."""
+    from claimbench.models.launch import accelerate_command, run_logged
+
+    key, kind, family = _llm_key(name, conf, model_dir)
+    store = PredictionStore(out, key)  # removes other keys' partial files and reads what earlier runs left
+    resumed = len(store.records)
+    job_dir = store.partial.parent / f"{Path(out).stem}.{key}.job"
+    job_dir.mkdir(parents=True, exist_ok=True)
+    cases.to_parquet(job_dir / "cases.parquet", index=False)
+    job = {"name": name, "conf": dict(conf), "cases": str(job_dir / "cases.parquet"), "out": str(out),
+           "model_dir": str(model_dir), "examples": dict(examples or {})}
+    (job_dir / "job.json").write_text(json.dumps(job, default=str), encoding="utf-8")
+    started = time.perf_counter()
+    run_logged(accelerate_command(launch, "claimbench.predict.worker", [job_dir / "job.json"]))
+    elapsed = time.perf_counter() - started
+    store.reload()
+    facts = {"model_dir": str(model_dir), "prompt": kind, "prompt_family": family, "resumed_cases": resumed,
+             "elapsed_seconds": round(elapsed, 3), "generation": conf.get("generation"), "load": conf.get("load"),
+             "data_parallel_processes": int(launch.get("num_processes", 1)), "device": "cuda (data-parallel)",
+             "machine": platform.processor() or platform.machine()}
+    return store, facts
 
 
 def predict_knn(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out: str | Path, meta_out: str | Path,

@@ -9,6 +9,19 @@ LLM_METHODS = ("base", "rag", "qlora")
 RETRIEVAL_METHODS = ("rag", "knn")
 
 
+MULTI_GPU_ACCELERATE = "config/accelerate/multi_gpu.yaml"
+
+
+def launch_settings(predict: Mapping) -> dict:
+    """How LLM predictions run: in-process (CPU, one GPU), or data-parallel over ``predict.gpus`` GPUs with
+    ``accelerate launch`` (one model copy per GPU, the cases split between them, as in the paper)."""
+    launch = dict(predict.get("launch") or {})
+    gpus = int(predict.get("gpus", 0) or 0)
+    if not launch.get("accelerate_config") and gpus > 1:
+        launch = {"accelerate_config": MULTI_GPU_ACCELERATE, "num_processes": gpus}
+    return launch
+
+
 def resolve(config: Mapping, name: str) -> dict:
     """configurations.<name> with predict.generation / predict.load filled in, and a model label for the files.
 
@@ -18,6 +31,8 @@ def resolve(config: Mapping, name: str) -> dict:
     predict = config.get("predict", {})
     conf["generation"] = {**predict.get("generation", {}), **conf.get("generation", {})}
     conf["load"] = dict(predict.get("load", {}))
+    if conf["method"] in LLM_METHODS:
+        conf["launch"] = launch_settings(predict)
     model = conf.get("model")
     entry = config.get("models", {}).get(model, {}) if model else {}
     conf.setdefault("stands_in_for", entry.get("stands_in_for"))
