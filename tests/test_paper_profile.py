@@ -167,4 +167,5 @@ def test_inference_settings(config):
     assert (generation.max_new_tokens, generation.repetition_penalty, generation.num_beams, generation.do_sample) == (
         512, 1.1, 1, False)
     assert config["predict"]["gpus"] == 4 and config["predict"]["n_test_cases"] is None
+    assert config["predict"]["launch"] == {"accelerate_config": "config/accelerate/multi_gpu.yaml", "num_processes": 4}
     assert config["finetune"]["merge"]["dtype"] == "bfloat16"
