@@ -53,7 +53,8 @@ def sweep_table(inputs: dict[str, Path]) -> pd.DataFrame:
     sweep = pd.read_csv(inputs["querybench_sweep"])
     sweep["system"] = sweep["system"].map(lambda k: SYSTEMS[k].name)
     cols = ["model", "system", "temperature", "n", "exact_match", "valid", "fabricated", "code_frequency"]
-    return sweep[cols].round(1).rename(columns={
+    view = sweep[cols].round(1).astype(object)
+    return view.where(view.notna(), "—").rename(columns={
         "exact_match": "exact match %", "valid": "valid %", "fabricated": "fabricated %",
         "code_frequency": "codes per response"})
 
