@@ -35,7 +35,9 @@ class ApiRefused(RuntimeError):
 
 
 class ChatClient:
-    """POST {endpoint}/chat/completions, greedy (temperature 0), one note at a time."""
+    """POST {endpoint}/chat/completions, greedy (temperature 0) unless a subclass sets one, one note at a time."""
+
+    temperature = 0.0
 
     def __init__(self, settings: Mapping, data_source: str, opener: Callable = urllib.request.urlopen):
         reason = refusal_reason(settings, data_source)
@@ -51,7 +53,7 @@ class ChatClient:
 
     def complete(self, messages: list[dict]) -> tuple[str, dict]:
         """(generated text, usage dict) for one conversation."""
-        body = json.dumps({"model": self.model, "messages": messages, "temperature": 0,
+        body = json.dumps({"model": self.model, "messages": messages, "temperature": self.temperature,
                            "max_tokens": self.max_tokens}).encode("utf-8")
         headers = {"Content-Type": "application/json"}
         if self.api_key:

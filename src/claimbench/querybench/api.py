@@ -7,7 +7,6 @@ writes an empty response file and a meta file with ``run: false`` and the reason
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -27,17 +26,6 @@ class SampledChatClient(ChatClient):
         super().__init__(settings, "synthetic", opener=opener)
         self.temperature = float(temperature)
         self.max_tokens = int(max_tokens)
-
-    def complete(self, messages: list[dict]) -> tuple[str, dict]:
-        body = json.dumps({"model": self.model, "messages": messages, "temperature": self.temperature,
-                           "max_tokens": self.max_tokens}).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        with self.opener(request, timeout=self.timeout) as response:
-            payload = json.loads(response.read().decode("utf-8"))
-        return payload["choices"][0]["message"].get("content") or "", payload.get("usage") or {}
 
 
 def api_refusal(settings: Mapping) -> str | None:
