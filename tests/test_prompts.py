@@ -171,16 +171,32 @@ def test_chat_template_training_pair():
     assert completion == render_claim(CLAIM) + "<|im_end|>\n"
 
 
-def test_real_smollm2_chat_template(tmp_path):
-    tokenizers = pytest.importorskip("transformers")
-    from pathlib import Path
+def test_real_smollm2_chat_template():
+    """SmolLM2's own chat template (its tokenizer read from the packaged GGUF) renders what ChatML gives."""
+    from claimbench.models.tiny import load_tokenizer
 
-    if not Path("/tmp/smol/tokenizer.json").exists():
-        pytest.skip("no converted SmolLM2 at /tmp/smol")
-    tok = tokenizers.AutoTokenizer.from_pretrained("/tmp/smol")
+    tok = load_tokenizer()
     assert build_prompt("finetuned", NOTE, family="chat_template", tokenizer=tok) == build_prompt(
         "finetuned", NOTE, family="chat_template", tokenizer=ChatMLTokenizer()
     )
+    prompt, completion = training_pair(NOTE, CLAIM, family="chat_template", tokenizer=tok)
+    assert completion == render_claim(CLAIM) + "<|im_end|>\n"
+
+
+class PlainTokenizer:
+    """A base model's tokenizer without a chat template (Gemma-3-270M base)."""
+
+    chat_template = None
+    bos_token = "<bos>"
+    eos_token = "<eos>"
+
+
+def test_plain_layout_without_a_chat_template():
+    t = templates()
+    prompt, completion = training_pair(NOTE, CLAIM, family="chat_template", tokenizer=PlainTokenizer())
+    assert prompt == f"<bos>{t['system']}\n\n{t['question']}\n\nOperative Report:\n{NOTE}\n\n"
+    assert completion == render_claim(CLAIM) + "<eos>"
+    assert build_prompt("finetuned", NOTE, family="chat_template", tokenizer=PlainTokenizer()) == prompt
 
 
 def test_messages_for_api_and_errors(tmp_path):
