@@ -54,6 +54,9 @@ rule retrieval_neighbours:
         embedder=config["retrieval"].get("embedder"),
         batch_size=config["retrieval"].get("batch_size", 32),
         k=config["retrieval"].get("k", 2),
+        # only the test cases the predict stage answers (the same seeded sample) are searched
+        n_test_cases=config.get("predict", {}).get("n_test_cases"),
+        seed=config["seed"],
     log:
         f"{LOGS}/retrieval/retrieval_neighbours.log",
     benchmark:

@@ -8,10 +8,12 @@ import logging  # noqa: E402
 import torch  # noqa: E402
 
 from claimbench.data.io import read_encounters  # noqa: E402
+from claimbench.predict.run import select_cases  # noqa: E402
 from claimbench.retrieval import embed, load_embedder, load_embeddings, neighbours_table, read_index, search  # noqa
 
 torch.set_num_threads(snakemake.threads)  # noqa: F821
-test = read_encounters(snakemake.input.test)  # noqa: F821
+test = select_cases(read_encounters(snakemake.input.test), snakemake.params.n_test_cases,  # noqa: F821
+                    snakemake.params.seed)  # noqa: F821
 train_ids, _ = load_embeddings(snakemake.input.embeddings)  # noqa: F821
 queries = embed(list(test["op_note"]), load_embedder(snakemake.params.embedder),  # noqa: F821
                 batch_size=snakemake.params.batch_size)  # noqa: F821
