@@ -42,8 +42,9 @@ def main() -> None:
         print(f"{SYSTEMS[key].name}: trie of {len(trie.codes)} codes / {len(trie.prefixes)} prefixes built in "
               f"{time.perf_counter() - began:.2f} s")
         processor = TrieLogitsProcessor(trie, texts, 0, [tokenizer.eos_token_id])
-        some = next(iter(trie.codes))
-        prefix = tokenizer.encode(" " + some[:3], add_special_tokens=False)
+        some = sorted(trie.codes)[0]
+        by_text = {text: token_id for token_id, text in texts.items()}
+        prefix = [by_text[ch] for ch in some[:3]]  # a 3-character prefix, one character per token
         began = time.perf_counter()
         for _ in range(100):
             processor.allowed(prefix)

@@ -193,9 +193,11 @@ def sweep_figure(sweep: pd.DataFrame, path) -> None:
         part = sweep[sweep["system"] == key]
         for row, (metric, label) in enumerate((("exact_match", "Exact match, %"), ("fabricated", "Fabricated code, %"))):
             ax = axes[row][col]
+            models = list(dict.fromkeys(sweep["model"]))
             for model, line in part.groupby("model", sort=False):
                 line = line.sort_values("temperature")
-                ax.errorbar(line["temperature"], line[metric],
+                dodge = 0.025 * (models.index(model) - (len(models) - 1) / 2)  # overlapping models stay visible
+                ax.errorbar(line["temperature"] + dodge, line[metric],
                             yerr=[line[metric] - line[f"{metric}_low"], line[f"{metric}_high"] - line[metric]],
                             marker="o", capsize=3, label=model)
             ax.set_ylim(-2, 102)
