@@ -41,3 +41,10 @@ def test_icd9cm_descriptions():
     icd9 = codesets.icd9cm_descriptions()
     assert len(icd9) == 14567
     assert icd9["250.00"].startswith("Diabetes mellitus without mention of complication")
+
+
+def test_icd10cm_headers_are_the_non_billable_categories():
+    headers = codesets.icd10cm_headers(2025)
+    assert headers["E11"] == "Type 2 diabetes mellitus" and "E11.9" not in headers
+    assert not set(headers) & codesets.icd10cm_codes(2025)
+    assert codesets.icd10cm_headers(2017) == {}  # CMS files list billable codes only

