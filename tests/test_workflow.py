@@ -42,6 +42,12 @@ def test_report_shows_table2_and_figure3(smoke_run):
 
 
 @pytest.mark.workflow
+def test_report_has_query_benchmark(smoke_run):
+    html = (smoke_run / "results/report/report.html").read_text()
+    assert "Code querying (paper 003" in html and "GPT-4 (Nov)" in html and "tiny-llama + trie" in html
+
+
+@pytest.mark.workflow
 def test_lint_is_clean():
     snakemake = Path(sys.executable).with_name("snakemake")
     result = subprocess.run([str(snakemake), "--lint", "--profile", "profiles/smoke"], cwd=ROOT, capture_output=True, text=True)
