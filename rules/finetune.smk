@@ -38,6 +38,7 @@ rule finetune:
     resources:
         mem_mb=int(FINETUNE.get("mem_mb", 8000)),
         gpu=FT_GPUS,
+    priority: 10  # the longest jobs of the run: start them first (rules/models.smk, convert_model)
     script:
         "../scripts/finetune.py"
 
@@ -65,6 +66,7 @@ rule merge_adapter:
     resources:
         mem_mb=int((FINETUNE.get("merge") or {}).get("mem_mb", FINETUNE.get("mem_mb", 8000))),
         gpu=0,
+    priority: 10
     script:
         "../scripts/merge_adapter.py"
 
