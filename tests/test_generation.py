@@ -156,3 +156,29 @@ def test_batched_generation_equals_one_at_a_time_smollm2(smollm2_dir):
     assert [r.text for r in batched] == [r.text for r in single]
     assert all(r.text.strip() for r in single)
     assert [r.text for r in single] == _hf_one_at_a_time(model, tok, prompts, 32)
+
+
+def test_growable_cache_layer_matches_dynamic_layer():
+    """In-place appends past the spare room, row selection and left padding give DynamicLayer's tensors."""
+    from transformers.cache_utils import DynamicLayer
+
+    from claimbench.models.generation import _growable_layer_class, _pad_cache_left
+
+    growable, dynamic = _growable_layer_class()(), DynamicLayer()
+    generator = torch.Generator().manual_seed(0)
+    steps = [5] + [1] * (_growable_layer_class().GROW + 3)  # a prefill, then decoding steps that outgrow the room
+    rows = 3
+    for i, n in enumerate(steps):
+        keys = torch.randn(rows, 2, n, 4, generator=generator)
+        values = torch.randn(rows, 2, n, 6, generator=generator)  # value heads may be wider than key heads
+        got, want = growable.update(keys, values), dynamic.update(keys, values)
+        assert all(torch.equal(g, w) for g, w in zip(got, want))
+        if i == 100:  # a row leaves, then the batch is padded on the left for a longer newcomer
+            rows = 2
+            for layer in (growable, dynamic):
+                layer.batch_select_indices(torch.tensor([0, 2]))
+            _pad_cache_left(type("Cache", (), {"layers": [growable]})(), 7)
+            dynamic.keys = torch.nn.functional.pad(dynamic.keys, (0, 0, 7, 0))
+            dynamic.values = torch.nn.functional.pad(dynamic.values, (0, 0, 7, 0))
+    assert growable.get_seq_length() == dynamic.get_seq_length() == sum(steps) + 7
+    assert torch.equal(growable.keys, dynamic.keys) and torch.equal(growable.values, dynamic.values)

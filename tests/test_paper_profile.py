@@ -79,8 +79,9 @@ def test_lora_on_a_meta_phi3_is_the_papers(config):
     assert lora_param_count(phi3_mini_config(), lora)["paper_convention"] == 201_612_288
 
 
-def test_training_settings(config):
-    t = settings_for(config["finetune"], "ft-medium")["training"]
+@pytest.mark.parametrize("configuration", ["ft-mini", "ft-medium"])
+def test_training_settings(config, configuration):
+    t = settings_for(config["finetune"], configuration)["training"]
     assert t["attn_implementation"] == "flash_attention_2"
     assert t["bf16_mixed_precision"] and t["learning_rate"] == 2e-4 and t["max_grad_norm"] == 0.3
     assert t["per_device_batch_size"] * t["gradient_accumulation_steps"] * config["finetune"]["launch"][
