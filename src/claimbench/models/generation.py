@@ -108,8 +108,8 @@ def load_for_inference(model_dir: str | Path, settings: LoadSettings = LoadSetti
 class PromptOnlyRepetitionPenalty:
     """transformers' repetition penalty (CTRL, set-based) over each row's real tokens, ignoring its left padding.
 
-    Pad positions are replaced by the row's first real token before the usual gather/scatter: that token is
-    penalised anyway, so a duplicate index writes the same value and the pads add nothing.
+    Pad positions are replaced by the row's first real token when marking the ids seen: that token is penalised
+    anyway, so the pads add nothing. The penalty itself is ``_penalize``, as in continuous batching.
     """
 
     def __init__(self, penalty: float, pad_lengths):
@@ -125,9 +125,8 @@ class PromptOnlyRepetitionPenalty:
         pad_lengths = self.pad_lengths.to(input_ids.device)
         first_real = input_ids.gather(1, pad_lengths.unsqueeze(1))
         ids = torch.where(positions.unsqueeze(0) < pad_lengths.unsqueeze(1), first_real, input_ids)
-        score = scores.gather(1, ids)
-        score = torch.where(score < 0, score * self.penalty, score / self.penalty)
-        return scores.scatter(1, ids, score)
+        seen = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device).scatter_(1, ids, True)
+        return _penalize(scores, seen, self.penalty)
 
 
 @dataclass
@@ -206,7 +205,7 @@ def _continuous_ok(model, longest: int) -> bool:
 
 
 def _penalize(logits, seen, penalty: float):
-    """transformers' repetition penalty (set-based: every token id seen once or more) on float32 logits."""
+    """transformers' repetition penalty (set-based: every token id seen once or more)."""
     import torch
 
     return torch.where(seen, torch.where(logits < 0, logits * penalty, logits / penalty), logits)
