@@ -1,6 +1,7 @@
-# Predictions (paper 000, Methods: Inference): every configuration of config `configurations` over the whole test split
-# (or the same seeded sample of it, predict.n_test_cases) -> results/predictions/<configuration>.jsonl + .meta.json. Generation is resumable: a
-# killed job continues from results/predictions/.partial/ on the next run. Library: claimbench.predict.
+# Predictions (paper 000, Methods: Inference): every configuration of config `configurations` over the whole test
+# split (or the same seeded sample of it, predict.n_test_cases) -> results/predictions/<configuration>.jsonl +
+# .meta.json. Generation is resumable: a killed job continues from results/predictions/.partial/ on the next run.
+# Library: claimbench.predict.
 from claimbench.predict.settings import configuration_pattern, is_llm, predict_inputs, predict_model_dir, resolve
 
 PREDICTIONS = f"{RESULTS}/predictions"

