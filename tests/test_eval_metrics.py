@@ -26,9 +26,21 @@ def test_case_scores_partial_overlap():
 def test_case_scores_edge_cases():
     assert case_scores([], ["A"]) == (0.0, 0.0, False)  # empty prediction (unparseable output)
     assert case_scores(["A"], []) == (0.0, 0.0, False)  # codes where the coder billed none
-    assert case_scores([], []) == (1.0, 1.0, True)  # nothing to code, nothing coded
+    assert case_scores([], []) == (1.0, 1.0, True)  # nothing to code, nothing coded (in a parseable claim)
+    assert case_scores([], [], answered=False) == (0.0, 0.0, False)  # no claim at all is never a match
     assert case_scores(["A", "A", "B"], ["B", "A"]) == (1.0, 1.0, True)  # duplicates and order do not count
     assert case_scores(["A", "A", "C"], ["A", "B"]) == (0.5, 0.5, False)  # {A, C} vs {A, B}
+
+
+def test_empty_modifiers_match_only_inside_a_parseable_claim():
+    gold = component_sets(["H25.11"], [("66984", ())])
+    claim_without_modifiers = component_sets(["H25.11"], [("66984", ())])
+    prose = component_sets([], [])
+    assert score_case(claim_without_modifiers, gold)["modifier_full_match"]
+    row = score_case(prose, gold)
+    assert not row["parseable_claim"]
+    assert (row["modifier_precision"], row["modifier_recall"], row["modifier_full_match"]) == (0.0, 0.0, False)
+    assert (row["modifier_set_precision"], row["modifier_set_full_match"]) == (0.0, False)
 
 
 def test_f1_is_from_the_means_not_a_mean_of_case_f1s():
@@ -94,10 +106,11 @@ def test_summary_over_three_cases_by_hand():
     assert summary.loc["cpt", "recall"] == pytest.approx(2 / 3)
     assert summary.loc["cpt", "f1"] == pytest.approx(4 / 7)
     assert summary.loc["cpt", "full_match"] == pytest.approx(1 / 3)
-    # Modifier pairs: case 1 {11111-RT} = gold -> 1,1; case 2 both empty -> 1,1 (match); case 3 {33333-LT} vs {} -> 0,0
-    assert summary.loc["modifier", "precision"] == pytest.approx(2 / 3)
-    assert summary.loc["modifier", "recall"] == pytest.approx(2 / 3)
-    assert summary.loc["modifier", "full_match"] == pytest.approx(2 / 3)
+    # Modifier pairs: case 1 {11111-RT} = gold -> 1,1; case 2 both empty but no parseable claim -> 0,0 (no match);
+    # case 3 {33333-LT} vs {} -> 0,0
+    assert summary.loc["modifier", "precision"] == pytest.approx(1 / 3)
+    assert summary.loc["modifier", "recall"] == pytest.approx(1 / 3)
+    assert summary.loc["modifier", "full_match"] == pytest.approx(1 / 3)
     assert summary.loc["modifier", "n_empty_gold"] == 2
     assert summary.loc["icd10", "n_cases"] == 3
 
@@ -165,10 +178,12 @@ def test_score_cases_end_to_end_on_a_fixture(tmp_path):
     assert (cases.loc["e2", "icd10_generated"], cases.loc["e2", "icd10_valid"]) == (2, 0)
     assert (cases.loc["e1", "icd10_generated"], cases.loc["e1", "icd10_valid"]) == (2, 2)
     assert (cases.loc["e2", "cpt_generated"], cases.loc["e2", "cpt_valid"]) == (1, 1)
-    # e3 has no prediction line ("not json" is skipped): empty answer, scored as wrong, except that an empty modifier
-    # answer on a claim without modifiers is right
-    assert cases.loc["e3", "missing_prediction"]
-    assert cases.loc["e3", "cpt_recall"] == 0.0 and cases.loc["e3", "modifier_full_match"]
+    # e3 has no prediction line ("not json" is skipped): no parseable claim, so every component scores 0, even the
+    # modifiers of a claim that has none (empty vs empty counts only inside a parseable claim)
+    assert cases.loc["e3", "missing_prediction"] and not cases.loc["e3", "parseable_claim"]
+    assert cases.loc["e3", "cpt_recall"] == 0.0 and not cases.loc["e3", "modifier_full_match"]
+    assert cases.loc["e3", "modifier_precision"] == 0.0 and cases.loc["e3", "modifier_recall"] == 0.0
+    assert cases.loc["e1", "parseable_claim"]
     summary = summarize_codes(cases.reset_index()).set_index("component")
     assert summary.loc["cpt", "recall"] == pytest.approx(2 / 3)
     assert summary.loc["icd10", "precision"] == pytest.approx((1 + 0 + 0) / 3)

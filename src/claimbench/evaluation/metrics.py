@@ -16,8 +16,10 @@ Edge cases (the paper's formulas divide by zero there; these are this project's 
   recall 0. The paper scores unextractable codes as wrong; a model must not earn precision by saying nothing.
 - Empty gold, non-empty prediction (e.g. modifiers on a claim that has none): precision 0, recall 0 — every code
   generated is wrong, and the case is not a match.
-- Both empty (a claim with no modifiers, and the model wrote none): precision 1, recall 1, full match. Saying
-  "no modifiers" is the right answer there. In practice this arises only for modifiers (every claim has ICD-10-CM
+- Both empty (a claim with no modifiers, and the model wrote none): precision 1, recall 1, full match — but only
+  when the model wrote a parseable claim (at least one ICD-10-CM code or CPT line could be read). Saying "no
+  modifiers" is the right answer there; writing nothing at all is not: an output with no parseable claim scores 0 on
+  every component, modifiers included (paper: codes that could not be extracted count as incorrect). In practice this arises only for modifiers (every claim has ICD-10-CM
   and CPT codes); the report states how many cases have no gold modifiers, since they pull a model that never writes
   modifiers up.
 - Duplicates: the paper's M_c and P_c are sets, so a code generated twice counts once (a repetition loop that writes
@@ -65,11 +67,14 @@ def component_sets(icd10: Iterable[str], cpt_lines: Iterable[tuple[str, Iterable
     }
 
 
-def case_scores(predicted: Iterable[str], gold: Iterable[str]) -> tuple[float, float, bool]:
-    """(precision, recall, full match) of one case; see the module docstring for the empty-set rules."""
+def case_scores(predicted: Iterable[str], gold: Iterable[str], answered: bool = True) -> tuple[float, float, bool]:
+    """(precision, recall, full match) of one case; see the module docstring for the empty-set rules.
+
+    ``answered``: whether the model wrote a parseable claim at all; without one, empty-vs-empty is no match.
+    """
     m, p = set(predicted), set(gold)
     if not m and not p:
-        return 1.0, 1.0, True
+        return (1.0, 1.0, True) if answered else (0.0, 0.0, False)
     if not m or not p:
         return 0.0, 0.0, False
     hits = len(m & p)
@@ -84,11 +89,17 @@ def f1_from_means(precision: float, recall: float) -> float:
     return 0.0 if total == 0 else 2 * precision * recall / total
 
 
+def has_parseable_claim(predicted: Mapping[str, frozenset]) -> bool:
+    """Whether any ICD-10-CM code or CPT line could be read: the condition for empty-vs-empty to count as a match."""
+    return bool(predicted["icd10"] or predicted["cpt"])
+
+
 def score_case(predicted: Mapping[str, frozenset], gold: Mapping[str, frozenset]) -> dict[str, float | bool]:
     """Per-component precision, recall and full match of one case, as flat columns (``icd10_precision`` ...)."""
-    row: dict[str, float | bool] = {}
+    answered = has_parseable_claim(predicted)
+    row: dict[str, float | bool] = {"parseable_claim": answered}
     for component in ALL_COMPONENTS:
-        precision, recall, full = case_scores(predicted[component], gold[component])
+        precision, recall, full = case_scores(predicted[component], gold[component], answered)
         row[f"{component}_precision"] = precision
         row[f"{component}_recall"] = recall
         row[f"{component}_full_match"] = full
