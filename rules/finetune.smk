@@ -3,7 +3,7 @@
 # model the predict stage loads. Settings: config `finetune`.
 import re
 
-from claimbench.models.finetune_plan import finetune_job, finetuned_models, settings_for
+from claimbench.models.finetune_plan import finetune_inputs, finetune_job, finetuned_models, settings_for
 
 GPU_ENV = "../envs/gpu.yaml"
 FINETUNE = config.get("finetune") or {}
@@ -17,9 +17,10 @@ FT_NAMES = "|".join(re.escape(name) for name in FINETUNED) or "(?!)"
 
 
 rule finetune:
-    """QLoRA SFT of one configuration: adapter + train_stats.json (wall time, trainable parameters, tokens, loss)."""
+    """QLoRA SFT of one configuration: adapter + train_stats.json (wall time, trainable parameters, tokens, loss,
+    the hyperparameters chosen on the validation split). The test split is never an input."""
     input:
-        train=f"{RESULTS}/data/split/train.parquet",
+        unpack(lambda wc: finetune_inputs(config, wc.configuration, RESULTS)),
         model=lambda wc: f"{model_dir(FINETUNED[wc.configuration])}/config.json",
     output:
         adapter=directory(f"{RESULTS}/finetune/{{configuration}}/adapter"),

@@ -71,3 +71,30 @@ rule retrieval_neighbours:
 
 
 REPORT_INPUTS["retrieval_neighbours"] = rules.retrieval_neighbours.output.neighbours
+
+
+rule finetune_neighbours:
+    """Neighbours for retrieval-augmented fine-tuning (beyond the paper): each training note's k nearest *other*
+    training notes, and each validation note's k nearest training notes (for validation-based selection). Never the
+    test split."""
+    input:
+        train=f"{RESULTS}/data/split/train.parquet",
+        validation=f"{RESULTS}/data/split/validation.parquet",
+        embeddings=rules.embed_train_notes.output.embeddings,
+    output:
+        neighbours=f"{RETRIEVAL}/finetune_neighbours.parquet",
+    params:
+        embedder=config["retrieval"].get("embedder"),
+        batch_size=config["retrieval"].get("batch_size", 32),
+        k=config["retrieval"].get("k", 2),
+    log:
+        f"{LOGS}/retrieval/finetune_neighbours.log",
+    benchmark:
+        f"{BENCH}/retrieval/finetune_neighbours.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/retrieval_finetune_neighbours.py"

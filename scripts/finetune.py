@@ -13,10 +13,20 @@ from claimbench.models.launch import accelerate_command, run_logged, uses_accele
 job = {
     **snakemake.params.job,  # noqa: F821
     "train": snakemake.input.train,  # noqa: F821
+    "validation": snakemake.input.validation,  # noqa: F821
     "adapter_dir": snakemake.output.adapter,  # noqa: F821
     "stats": snakemake.output.stats,  # noqa: F821
     "threads": snakemake.threads,  # noqa: F821
 }
+if "neighbours" in snakemake.input.keys():  # noqa: F821 (retrieval-augmented fine-tuning)
+    import pandas as pd
+
+    from claimbench.data.io import read_encounters
+    from claimbench.predict.run import example_claims
+    from claimbench.retrieval import neighbour_ids
+
+    neighbours = neighbour_ids(pd.read_parquet(snakemake.input.neighbours), job["k"])  # noqa: F821
+    job["example_claims"] = example_claims(neighbours, read_encounters(snakemake.input.train))  # noqa: F821
 launch = job["settings"].get("launch")
 if uses_accelerate(launch):
     # Every process reads the same job file; it stays beside the outputs as a record of what was run.

@@ -14,7 +14,9 @@ from claimbench.models.finetune import (
     IGNORE_INDEX,
     CompletionCollator,
     build_examples,
-    completion_window,
+    completion_loss,
+    make_collator,
+    target_positions,
     deep_merge,
     fit_note,
     run_finetune,
@@ -76,28 +78,49 @@ def test_collator_pads_labels_with_ignore_index():
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
 
 
-def test_completion_window_hand_computed():
-    # targets start at position 3 -> the logit at position 2 is the first one needed -> keep positions 2..4.
-    assert completion_window(torch.tensor([[-100, -100, -100, 5, 6]])) == 3
-    # batch: earliest target at position 1 (row 2) -> keep from position 0: all 5.
-    assert completion_window(torch.tensor([[-100, -100, -100, 5, 6], [-100, 9, 9, -100, -100]])) == 5
-    assert completion_window(torch.tensor([[-100, -100]])) == 2
+def test_target_positions_hand_computed():
+    # targets at positions 3 and 4 -> their logits sit at positions 2 and 3
+    assert target_positions(torch.tensor([[-100, -100, -100, 5, 6]])).tolist() == [2, 3]
+    # batch: the union over rows
+    assert target_positions(torch.tensor([[-100, -100, -100, 5, 6], [-100, 9, 9, -100, -100]])).tolist() == [0, 1, 2, 3]
+    assert target_positions(torch.tensor([[-100, -100]])).tolist() == []
+    # packed: the separator (-100) at each example's first token is never a target
+    assert target_positions(torch.tensor([[-100, -100, 7, -100, -100, 8]])).tolist() == [1, 4]
 
 
 @pytest.mark.parametrize("arch", ["llama", "gemma3"])
-def test_logits_window_gives_the_full_loss(models, arch):
-    """Skipping the prompt's logits (what the trainer does) leaves the loss unchanged."""
+def test_completion_loss_equals_the_models_own_loss(models, arch):
+    """Logits only at target positions (what the trainer does) leave the loss unchanged."""
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(models[arch], dtype=torch.float32)
     ids = torch.arange(10, 30).unsqueeze(0)
     labels = ids.clone()
     labels[:, :12] = IGNORE_INDEX
-    keep = completion_window(labels)
     with torch.no_grad():
         full = model(ids, labels=labels).loss
-        windowed = model(ids, labels=labels[:, -keep:], logits_to_keep=keep).loss
-    torch.testing.assert_close(windowed, full, rtol=1e-6, atol=1e-6)
+        ours = completion_loss(model, {"input_ids": ids, "labels": labels})
+    torch.testing.assert_close(ours, full, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+def test_packed_examples_give_the_same_loss_as_separate_ones(models, arch):
+    """Packing (DataCollatorWithFlattening): position ids restart per example and attention stays within it, so the
+    packed loss equals the loss of the examples run one by one (summed over their targets)."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(models[arch], dtype=torch.float32, attn_implementation="sdpa")
+    examples = [{"input_ids": list(range(10, 22)), "labels": [-100] * 8 + list(range(18, 22))},
+                {"input_ids": list(range(40, 49)), "labels": [-100] * 4 + list(range(44, 49))}]
+    n_targets = 4 + 5
+    with torch.no_grad():
+        packed = completion_loss(model, make_collator(0, packing=True)(examples), n_targets)
+        separate = sum(completion_loss(model, make_collator(0, packing=False)([e]), n_targets) for e in examples)
+        unmasked = completion_loss(model, {"input_ids": torch.tensor([examples[0]["input_ids"] + examples[1]["input_ids"]]),
+                                           "labels": torch.tensor([examples[0]["labels"] + examples[1]["labels"]])},
+                                   n_targets)
+    torch.testing.assert_close(packed, separate, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(unmasked, separate, atol=1e-3)  # without the reset, attention would cross examples
 
 
 def test_long_notes_are_cut_never_the_claim():
@@ -366,3 +389,45 @@ def test_accelerate_launch_runs_the_same_job(models, train_file, tmp_path, monke
     assert stats["steps"] == 2 and stats["world_size"] == 1
     assert (tmp_path / "launched" / "adapter" / "adapter_model.safetensors").exists()
     assert "accelerate.commands.launch" in log.read_text().splitlines()[0]
+
+
+def test_hyperparameters_are_chosen_on_the_validation_split(models, train_file, tmp_path):
+    """Learning-rate probes from one initial adapter, early stopping on the validation loss, all on record."""
+    validation = tiny.write_train(tmp_path / "validation.parquet", n=4)
+    settings = tiny.default_settings(max_examples=6)
+    settings["training"]["max_steps"] = 6
+    settings["selection"] = {"n_validation": 3, "learning_rates": [1e-5, 1e-2], "probe_steps": 2, "eval_steps": 2,
+                             "patience": 1}
+    job = {**_job(models["llama"], train_file, tmp_path, settings), "validation": str(validation)}
+    stats = run_finetune(job)
+    record = stats["selection"]
+    probes = record["learning_rate_probe"]["probes"]
+    assert [p["learning_rate"] for p in probes] == [1e-5, 1e-2]
+    best = min(probes, key=lambda p: p["validation_loss"])
+    assert record["learning_rate_probe"]["chosen"] == record["learning_rate"] == best["learning_rate"]
+    curve = record["early_stopping"]["curve"]
+    assert [c["step"] for c in curve][:1] == [2] and record["n_validation"] == 3
+    # the full run restarts from the probes' initial adapter at the chosen rate: its first measurement is the probe's
+    assert curve[0]["validation_loss"] == pytest.approx(best["validation_loss"], rel=1e-6)
+    assert record["early_stopping"]["best_validation_loss"] == min(c["validation_loss"] for c in curve)
+    assert json.loads((tmp_path / "train_stats.json").read_text())["selection"] == json.loads(json.dumps(record))
+
+
+def test_rag_prompt_training_shows_the_neighbours_claims():
+    import pandas as pd
+
+    from claimbench.prompts import training_pair
+
+    tok = tiny.tokenizer()
+    frame = tiny.records(3)
+    shown = {r["encounter_id"]: [f"ICD-10-CM Diagnoses:\n\nZ0{i}.0"] for i, r in enumerate(frame)}
+    rag, _ = build_examples(pd.DataFrame(frame), tok, "chat_template", None, 10_000, seed=1, kind="rag",
+                            example_claims=shown)
+    plain, _ = build_examples(pd.DataFrame(frame), tok, "chat_template", None, 10_000, seed=1)
+    by_id = {r["encounter_id"]: r for r in frame}
+    for example, paper in zip(rag, plain):
+        rec = by_id[example["encounter_id"]]
+        expected = tokenize_pair(tok, *training_pair(rec["op_note"], Claim.from_record(rec), "chat_template", tok,
+                                                     kind="rag", examples=shown[rec["encounter_id"]]))
+        assert example["input_ids"] == expected["input_ids"]
+        assert example["n_prompt"] > paper["n_prompt"] and example["n_completion"] == paper["n_completion"]

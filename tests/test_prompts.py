@@ -171,6 +171,19 @@ def test_chat_template_training_pair():
     assert completion == render_claim(CLAIM) + "<|im_end|>\n"
 
 
+@pytest.mark.parametrize("family", ["chat_template", "phi3"])
+def test_retrieval_augmented_training_prompt_is_the_rag_inference_prompt(family):
+    """Beyond the paper: retrieval-augmented fine-tuning trains on exactly the prompt it is run with (the RAG one)."""
+    tok = ChatMLTokenizer() if family == "chat_template" else None
+    prompt, completion = training_pair(NOTE, CLAIM, family=family, tokenizer=tok, kind="rag", examples=EXAMPLES)
+    assert prompt == build_prompt("rag", NOTE, examples=EXAMPLES, family=family, tokenizer=tok)
+    assert render_claim(EXAMPLES[1]) in prompt
+    paper_prompt, paper_completion = training_pair(NOTE, CLAIM, family=family, tokenizer=tok)
+    assert completion == paper_completion  # the same target claim
+    with pytest.raises(ValueError, match="fine-tuning prompts"):
+        training_pair(NOTE, CLAIM, family=family, tokenizer=tok, kind="base")
+
+
 def test_real_smollm2_chat_template():
     """SmolLM2's own chat template (its tokenizer read from the packaged GGUF) renders what ChatML gives."""
     from claimbench.models.tiny import load_tokenizer

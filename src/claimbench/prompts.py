@@ -104,20 +104,27 @@ def build_prompt(
     return _chat(tokenizer, messages(kind, op_note, examples), add_generation_prompt=True)
 
 
-def training_pair(op_note: str, claim: Claim, family: str = "phi3", tokenizer=None) -> tuple[str, str]:
+def training_pair(op_note: str, claim: Claim, family: str = "phi3", tokenizer=None, kind: str = "finetuned",
+                  examples: list[Claim | str] | None = None) -> tuple[str, str]:
     """(prompt, completion) for supervised fine-tuning; the loss goes on the completion only.
 
-    phi3: the paper's training prompt; completion = render_claim with Phi-3's segment tokens + ``<|end|>``.
-    chat_template: the conversation rendered with the claim as the assistant turn, split where the generation prompt
-    ends, so the completion carries the template's own end-of-turn marker.
+    ``kind="finetuned"`` is the paper's training prompt. ``kind="rag"`` (beyond the paper: retrieval-augmented
+    fine-tuning) trains on the RAG prompt with ``examples`` (the claims of the note's nearest *other* training notes),
+    so the fine-tuned model sees at training what it sees at inference.
+
+    phi3: the paper's training prompt (or Phi-3's RAG prompt); completion = render_claim with Phi-3's segment tokens +
+    ``<|end|>``. chat_template: the conversation rendered with the claim as the assistant turn, split where the
+    generation prompt ends, so the completion carries the template's own end-of-turn marker.
     """
     _check_family(family, tokenizer)
+    if kind not in ("finetuned", "rag"):
+        raise ValueError(f"fine-tuning prompts are 'finetuned' or 'rag', not {kind!r}")
     t = templates()
     if family == "phi3":
-        user = user_turn("finetuned", op_note, seg=t["phi3"]["seg"])
-        prompt = t["phi3"]["training"].format(system=t["system"], user=user)
+        user = user_turn(kind, op_note, examples, seg=t["phi3"]["seg"])
+        prompt = t["phi3"]["training" if kind == "finetuned" else "rag"].format(system=t["system"], user=user)
         return prompt, render_claim(claim, PHI3_SEGMENT_TOKENS) + t["phi3"]["completion_end"]
-    msgs = messages("finetuned", op_note)
+    msgs = messages(kind, op_note, examples)
     prompt = _chat(tokenizer, msgs, add_generation_prompt=True)
     full = _chat(tokenizer, msgs + [{"role": "assistant", "content": render_claim(claim)}], add_generation_prompt=False)
     if not full.startswith(prompt):

@@ -86,6 +86,31 @@ def neighbours_table(query_ids: list[str], train_ids: list[str], distances: np.n
     return pd.DataFrame.from_records(records, columns=["encounter_id", "rank", "neighbour_id", "distance"])
 
 
+def neighbours_within(ids: list[str], vectors: np.ndarray, k: int) -> pd.DataFrame:
+    """Each indexed note's ``k`` nearest *other* notes of the same set (the note itself is left out).
+
+    What retrieval-augmented fine-tuning trains on: a training note's prompt shows the claims of its neighbours, as a
+    test note's does at inference, never its own claim (that would teach copying the answer).
+    """
+    index = build_index(vectors)
+    distances, rows = search(index, vectors, min(k + 1, len(ids)))
+    table = neighbours_table(ids, ids, distances, rows)
+    table = table[table["encounter_id"] != table["neighbour_id"]].copy()
+    table["rank"] = table.groupby("encounter_id", sort=False).cumcount() + 1
+    return table[table["rank"] <= k].reset_index(drop=True)
+
+
+def finetune_neighbours(train_ids: list[str], train_vectors: np.ndarray, validation: pd.DataFrame, embedder, k: int,
+                        batch_size: int = 32) -> pd.DataFrame:
+    """Neighbours for retrieval-augmented fine-tuning, column ``split`` saying whose: each training note's ``k``
+    nearest other training notes, and each validation note's ``k`` nearest training notes."""
+    within = neighbours_within(train_ids, train_vectors, k).assign(split="train")
+    queries = embed(list(validation["op_note"]), embedder, batch_size=batch_size)
+    distances, rows = search(build_index(train_vectors), queries, k)
+    outside = neighbours_table(list(validation["encounter_id"].astype(str)), train_ids, distances, rows)
+    return pd.concat([within, outside.assign(split="validation")], ignore_index=True)
+
+
 def neighbour_ids(table: pd.DataFrame, k: int) -> dict[str, list[str]]:
     """query encounter -> its ``k`` nearest training encounters, nearest first."""
     table = table[table["rank"] <= k].sort_values(["encounter_id", "rank"])

@@ -51,15 +51,20 @@ def tokenize_pair(tokenizer, prompt: str, completion: str) -> dict:
     }
 
 
-def fit_note(tokenizer, op_note: str, claim, family: str, max_seq_length: int) -> tuple[dict, bool]:
+def fit_note(tokenizer, op_note: str, claim, family: str, max_seq_length: int, kind: str = "finetuned",
+             examples: list | None = None) -> tuple[dict, bool]:
     """The tokenized training pair of one encounter, its note shortened from the end until it fits.
 
-    Only the note is cut, never the claim: a truncated target would teach the model to stop mid-claim. Returns the
-    example and whether the note was cut. Raises ValueError when even an empty note does not fit.
+    Only the note is cut, never the claim (nor the example claims of a ``rag`` prompt): a truncated target would
+    teach the model to stop mid-claim. Returns the example and whether the note was cut. Raises ValueError when even
+    an empty note does not fit.
     """
+    from functools import partial
+
     from claimbench.prompts import training_pair
 
-    example = tokenize_pair(tokenizer, *training_pair(op_note, claim, family, tokenizer))
+    pair = partial(training_pair, family=family, tokenizer=tokenizer, kind=kind, examples=examples)
+    example = tokenize_pair(tokenizer, *pair(op_note, claim))
     if len(example["input_ids"]) <= max_seq_length:
         return example, False
     note_ids = tokenizer(op_note, add_special_tokens=False)["input_ids"]
@@ -68,7 +73,7 @@ def fit_note(tokenizer, op_note: str, claim, family: str, max_seq_length: int) -
     for _ in range(8):
         keep = max(0, keep - (len(example["input_ids"]) - max_seq_length) - 2)
         note = tokenizer.decode(note_ids[:keep], skip_special_tokens=True)
-        example = tokenize_pair(tokenizer, *training_pair(note, claim, family, tokenizer))
+        example = tokenize_pair(tokenizer, *pair(note, claim))
         if len(example["input_ids"]) <= max_seq_length:
             return example, True
         if keep == 0:
@@ -80,10 +85,13 @@ def fit_note(tokenizer, op_note: str, claim, family: str, max_seq_length: int) -
 
 
 def build_examples(records, tokenizer, family: str, max_examples: int | None, max_seq_length: int,
-                   seed: int) -> tuple[list[dict], dict]:
+                   seed: int, kind: str = "finetuned",
+                   example_claims: Mapping[str, list[str]] | None = None) -> tuple[list[dict], dict]:
     """Training examples from the training split: a seeded subset of ``max_examples`` (all when null), tokenized.
 
-    Returns the examples and a summary (counts of used / truncated / skipped encounters and tokens).
+    ``kind="rag"`` (retrieval-augmented fine-tuning) puts ``example_claims[encounter_id]`` (the rendered claims of
+    the note's nearest other training notes) into each prompt. Returns the examples and a summary (counts of used /
+    truncated / skipped encounters and tokens).
     """
     from claimbench.claim import Claim
 
@@ -92,8 +100,10 @@ def build_examples(records, tokenizer, family: str, max_examples: int | None, ma
         frame = frame.head(int(max_examples))
     examples, truncated, skipped = [], 0, 0
     for row in frame.to_dict("records"):
+        shown = (example_claims or {}).get(str(row.get("encounter_id"))) if kind == "rag" else None
         try:
-            example, cut = fit_note(tokenizer, row["op_note"], Claim.from_record(row), family, max_seq_length)
+            example, cut = fit_note(tokenizer, row["op_note"], Claim.from_record(row), family, max_seq_length,
+                                    kind, shown)
         except ValueError as err:
             log.warning("skipping %s: %s", row.get("encounter_id"), err)
             skipped += 1
@@ -134,31 +144,55 @@ class CompletionCollator:
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def completion_window(labels: torch.Tensor) -> int:
-    """How many final positions hold every logit the loss needs: from the last prompt token of the earliest completion.
+def target_positions(labels: torch.Tensor) -> torch.Tensor:
+    """Sequence positions whose logit feeds the loss: p such that the label at p+1 is a target (in any batch row).
 
-    The logit at position p predicts token p+1, so the first target at position c needs the logit at c-1. Logits
-    before that feed only masked labels; skipping them saves the output-head matmul over the prompt (most of the
-    sequence; with Gemma-3's 262k vocabulary, most of the compute).
+    The logit at position p predicts token p+1. Every other logit (the prompt, the first token of each packed example)
+    feeds only masked labels; skipping them saves the output-head matmul over most of the sequence (with Gemma-3's
+    262k vocabulary, most of the compute). Works for padded batches and for packed sequences alike.
     """
-    width = labels.shape[1]
-    targets = (labels != IGNORE_INDEX).any(dim=0).nonzero()
-    if targets.numel() == 0:
-        return width
-    return int(width - max(int(targets[0]) - 1, 0))
+    return (labels[:, 1:] != IGNORE_INDEX).any(dim=0).nonzero().squeeze(-1)
+
+
+def completion_loss(model, inputs: Mapping, num_items_in_batch=None) -> torch.Tensor:
+    """Cross-entropy on the completion tokens only, with logits computed only where a target needs them.
+
+    Normalised by ``num_items_in_batch`` (the Trainer's count of targets over the accumulated micro-batches) when
+    given, else by this batch's targets: the same loss transformers' own causal-LM loss computes.
+    """
+    labels = inputs["labels"]
+    keep = target_positions(labels)
+    targets = labels[:, 1:][:, keep]
+    # use_cache=False: with a cache object, transformers skips the packed-sequence check of the position ids and
+    # packed examples would attend to each other (and training has no use for a cache)
+    out = model(**{k: v for k, v in inputs.items() if k != "labels"}, logits_to_keep=keep, use_cache=False)
+    logits = out.logits.float()
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                                             ignore_index=IGNORE_INDEX, reduction="sum")
+    count = num_items_in_batch if num_items_in_batch is not None else (targets != IGNORE_INDEX).sum()
+    return loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
+
+
+def make_collator(pad_token_id: int, packing: bool):
+    """Packing (paper 002, Methods 2.0.5): each micro-batch's examples become one sequence, position ids restarting
+    per example (transformers then keeps attention within each example); else right-padded rows."""
+    if packing:
+        from transformers import DataCollatorWithFlattening
+
+        return DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE_INDEX)
+    return CompletionCollator(pad_token_id)
 
 
 def _trainer_class():
     from transformers import Trainer
 
     class CompletionOnlyTrainer(Trainer):
-        """Trainer whose forward computes logits only where a label is a target (same loss, less work)."""
+        """Trainer whose loss is on the completions, with logits only where a label is a target (same loss, less
+        work)."""
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            keep = completion_window(inputs["labels"])
-            inputs = {**inputs, "labels": inputs["labels"][:, -keep:], "logits_to_keep": keep}
-            return super().compute_loss(model, inputs, return_outputs=return_outputs,
-                                        num_items_in_batch=num_items_in_batch)
+            loss = completion_loss(model, inputs, num_items_in_batch)
+            return (loss, None) if return_outputs else loss
 
         def _save(self, output_dir=None, state_dict=None):
             # The adapter only. peft would otherwise add the whole (frozen, unchanged) output head / tied embedding
@@ -279,7 +313,10 @@ def run_finetune(job: Mapping) -> dict:
     """Fine-tune one configuration; write the adapter and train_stats.json. Returns the stats.
 
     ``job``: configuration, model (config name), model_dir, train (Parquet of the training split), adapter_dir,
-    stats (path), settings (the merged ``finetune`` settings), seed, threads (CPU threads; null = torch's default).
+    stats (path), settings (the merged ``finetune`` settings), seed, threads (CPU threads; null = torch's default);
+    optional: prompt (``finetuned``, the paper's, or ``rag``: retrieval-augmented fine-tuning), validation (Parquet of
+    the validation split, for ``settings["selection"]``), example_claims (encounter -> its neighbours' rendered
+    claims, for the rag prompt, training and validation notes alike).
     """
     start = time.time()
     set_offline_env()
@@ -290,6 +327,7 @@ def run_finetune(job: Mapping) -> dict:
 
     from claimbench.data.io import read_encounters
     from claimbench.models.lora import build_lora_config, resolve_target_modules
+    from claimbench.models.selection import SelectionSettings
     from claimbench.prompts import detect_family
 
     settings, seed = job["settings"], int(job["seed"])
@@ -300,12 +338,24 @@ def run_finetune(job: Mapping) -> dict:
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     family = detect_family(model_dir, settings.get("prompt_family"))
+    kind = job.get("prompt") or "finetuned"
     data = settings["data"]
+    shown = job.get("example_claims")
     examples, data_summary = build_examples(
-        read_encounters(job["train"]), tokenizer, family, data.get("max_examples"), int(data["max_seq_length"]), seed
+        read_encounters(job["train"]), tokenizer, family, data.get("max_examples"), int(data["max_seq_length"]), seed,
+        kind, shown,
     )
-    log.info("%s: %d training examples (%s), prompt family %s", job["configuration"], len(examples), data_summary,
-             family)
+    log.info("%s: %d training examples (%s), prompt %s, family %s", job["configuration"], len(examples),
+             data_summary, kind, family)
+    selection = SelectionSettings.from_config(settings.get("selection"))
+    if selection.enabled and (not job.get("validation") or settings["training"].get("deepspeed")):
+        log.info("validation selection off: %s", "no validation split given" if not job.get("validation")
+                 else "not supported under DeepSpeed ZeRO-3 (sharded parameters); config values used as given")
+        selection = SelectionSettings()
+    validation = []
+    if selection.enabled:
+        validation, _ = build_examples(read_encounters(job["validation"]), tokenizer, family, selection.n_validation,
+                                       int(data["max_seq_length"]), seed, kind, shown)
 
     args = training_arguments(settings, adapter_dir.parent / "trainer", seed)
     model, guard = load_for_training(model_dir, settings)
@@ -315,15 +365,40 @@ def run_finetune(job: Mapping) -> dict:
     log.info("LoRA on %s: %s trainable of %s (%.2f%%)", targets, f"{counts['trainable_params']:,}",
              f"{counts['total_params']:,}", 100 * counts["trainable_share"])
 
-    trainer = _trainer_class()(
-        model=peft_model,
-        args=args,
-        train_dataset=examples,
-        data_collator=CompletionCollator(tokenizer.pad_token_id),
-    )
+    packing = bool(settings["training"].get("packing", False))
+    collator = make_collator(tokenizer.pad_token_id, packing)
+    plain_collator = CompletionCollator(tokenizer.pad_token_id)  # validation: one example at a time
+
+    def new_trainer(run_args, callbacks=()):
+        return _trainer_class()(model=peft_model, args=run_args, train_dataset=examples, data_collator=collator,
+                                callbacks=list(callbacks))
+
+    def evaluate() -> float:
+        from claimbench.models.selection import validation_loss
+
+        return validation_loss(peft_model, validation, plain_collator, completion_loss)
+
+    selection_record: dict = {"enabled": selection.enabled, "n_validation": len(validation)}
+    if selection.probes_learning_rate:
+        args, selection_record["learning_rate_probe"] = _probe_learning_rates(
+            selection, args, peft_model, new_trainer, evaluate, seed)
+    early = None
+    if selection.enabled and selection.eval_steps:
+        from claimbench.models.selection import early_stopping_callback
+
+        early = early_stopping_callback(evaluate, int(selection.eval_steps), selection.patience)
+    trainer = new_trainer(args, [early] if early else [])
     train_start = time.time()
     result = trainer.train()
     train_seconds = time.time() - train_start
+    if early is not None:
+        from claimbench.models.selection import restore_state
+
+        selection_record["early_stopping"] = early.record()
+        if early.best_state is not None and early.best_step != trainer.state.global_step:
+            restore_state(peft_model, early.best_state)
+            log.info("kept the adapter of step %d (validation loss %.4f)", early.best_step, early.best_loss)
+    selection_record["learning_rate"] = float(args.learning_rate)
     if guard is not None:
         guard.detach()
     trainer.save_model(str(adapter_dir))  # the adapter only (gathered from ZeRO-3 shards where needed)
@@ -351,6 +426,9 @@ def run_finetune(job: Mapping) -> dict:
             {"step": int(e["step"]), "loss": float(e["loss"])} for e in state.log_history if "loss" in e
         ],
         "data": data_summary,
+        "prompt": kind,
+        "packing": packing,
+        "selection": selection_record,
         "prompt_family": family,
         "world_size": int(args.world_size),
         "device": "cuda" if torch.cuda.is_available() and not args.use_cpu else "cpu",
@@ -369,6 +447,32 @@ def run_finetune(job: Mapping) -> dict:
         log.info("trained %d steps on %d tokens in %.0f s (%.1f tokens/s); final loss %s", stats["steps"],
                  stats["train_tokens"], train_seconds, stats["tokens_per_second"] or math.nan, stats["final_loss"])
     return stats
+
+
+def _probe_learning_rates(selection, args, peft_model, new_trainer, evaluate, seed: int):
+    """Train ``probe_steps`` steps at each candidate rate from the same initial adapter and seed; return the
+    training arguments at the rate with the lowest validation loss, and the record of every probe."""
+    import dataclasses
+
+    from transformers import set_seed
+
+    from claimbench.models.selection import restore_state, trainable_state
+
+    initial = trainable_state(peft_model)
+    probes = []
+    for rate in selection.learning_rates:
+        restore_state(peft_model, initial)
+        set_seed(seed)
+        started = time.time()
+        new_trainer(dataclasses.replace(args, learning_rate=rate, max_steps=int(selection.probe_steps))).train()
+        loss = evaluate()
+        probes.append({"learning_rate": rate, "validation_loss": loss, "seconds": round(time.time() - started, 1)})
+        log.info("learning-rate probe %.2e: validation loss %.4f after %d steps", rate, loss, selection.probe_steps)
+    best = min(probes, key=lambda p: p["validation_loss"])
+    restore_state(peft_model, initial)
+    set_seed(seed)
+    record = {"probe_steps": int(selection.probe_steps), "probes": probes, "chosen": best["learning_rate"]}
+    return dataclasses.replace(args, learning_rate=best["learning_rate"]), record
 
 
 def _versions() -> dict:

@@ -48,12 +48,33 @@ def finetuned_models(config: Mapping) -> dict[str, str]:
     return out
 
 
+def training_prompt(config: Mapping, configuration: str) -> str:
+    """The prompt a fine-tuned configuration trains and predicts with: the paper's ``finetuned``, or ``rag``
+    (retrieval-augmented fine-tuning, beyond the paper: the claims of the note's nearest training notes shown)."""
+    prompt = (config["configurations"][configuration].get("prompt")) or "finetuned"
+    if prompt not in ("finetuned", "rag"):
+        raise ValueError(f"configurations.{configuration}.prompt is {prompt!r}; a qlora configuration trains on "
+                         "'finetuned' (the paper's) or 'rag' (retrieval-augmented fine-tuning)")
+    return prompt
+
+
+def finetune_inputs(config: Mapping, configuration: str, results: str = "results") -> dict:
+    """Input files of rule finetune besides the base model: the training and validation splits (never the test
+    split), and for a rag prompt the neighbours of training and validation notes among the training notes."""
+    inputs = {"train": f"{results}/data/split/train.parquet", "validation": f"{results}/data/split/validation.parquet"}
+    if training_prompt(config, configuration) == "rag":
+        inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
+    return inputs
+
+
 def finetune_job(config: Mapping, configuration: str, model_dir: str) -> dict:
     """What the finetune rule hands to ``claimbench.models.finetune.run_finetune`` (paths of inputs/outputs are added
     by the script): the configuration, its base model and folder, the merged settings and the seed."""
     model = finetuned_models(config)[configuration]
     return {
         "configuration": configuration,
+        "prompt": training_prompt(config, configuration),
+        "k": int((config.get("retrieval") or {}).get("k", 2)),
         "model": model,
         "model_dir": str(model_dir),
         "stands_in_for": config["models"][model].get("stands_in_for"),

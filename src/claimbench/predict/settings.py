@@ -45,7 +45,7 @@ def resolve(config: Mapping, name: str) -> dict:
         conf["model_label"] = conf.get("model_name", "gpt-4o")
     else:
         conf["model_label"] = model
-    if conf["method"] == "rag":
+    if conf["method"] == "rag" or conf.get("prompt") == "rag":
         conf.setdefault("k", config.get("retrieval", {}).get("k", 2))
     return conf
 
@@ -70,7 +70,7 @@ def predict_inputs(config: Mapping, name: str, model_dir, results: str = "result
         inputs["model"] = folder  # a directory output: depend on the folder itself
     elif method in LLM_METHODS:
         inputs["model"] = f"{folder}/config.json"
-    if method in RETRIEVAL_METHODS:
+    if method in RETRIEVAL_METHODS or config["configurations"][name].get("prompt") == "rag":
         inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
         inputs["train"] = f"{results}/data/split/train.parquet"
     return inputs
