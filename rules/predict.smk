@@ -2,7 +2,18 @@
 # split (or the same seeded sample of it, predict.n_test_cases) -> results/predictions/<configuration>.jsonl +
 # .meta.json. Generation is resumable: a killed job continues from results/predictions/.partial/ on the next run.
 # Library: claimbench.predict.
-from claimbench.predict.settings import configuration_pattern, is_llm, predict_inputs, predict_model_dir, resolve
+import re
+
+from claimbench.predict.settings import (
+    configuration_pattern,
+    decoding_choice_path,
+    decoding_inputs,
+    is_llm,
+    predict_inputs,
+    predict_model_dir,
+    resolve,
+    tuned_configurations,
+)
 
 PREDICTIONS = f"{RESULTS}/predictions"
 CONFIGURATIONS = list(config.get("configurations", {}))
@@ -35,6 +46,36 @@ rule predict:
         gpu=lambda wc: PREDICT.get("gpus", 0) if is_llm(config, wc.configuration) else 0,
     script:
         "../scripts/predict.py"
+
+
+rule select_decoding:
+    """Decoding settings chosen on a seeded sample of the validation split (configurations.<name>.tune_decoding;
+    beyond the paper, whose settings are fixed). Library: claimbench.predict.decoding."""
+    input:
+        unpack(lambda wc: decoding_inputs(config, wc.configuration, model_dir, RESULTS)),
+    output:
+        choice=decoding_choice_path("{configuration}", RESULTS),
+    wildcard_constraints:
+        configuration="|".join(re.escape(name) for name in tuned_configurations(config)) or "(?!)",
+    params:
+        settings=lambda wc: resolve(config, wc.configuration),
+        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, RESULTS),
+        tune=lambda wc: config["configurations"][wc.configuration]["tune_decoding"],
+        n_cases=PREDICT.get("n_validation_cases", 8),
+        seed=config["seed"],
+        codesets=config.get("codesets", {}),
+    log:
+        f"{LOGS}/select_decoding/{{configuration}}.log",
+    benchmark:
+        f"{BENCH}/select_decoding/{{configuration}}.tsv"
+    conda:
+        CPU_ENV
+    threads: PREDICT.get("threads", 2)
+    resources:
+        mem_mb=PREDICT.get("mem_mb", 6000),
+        gpu=PREDICT.get("gpus", 0),
+    script:
+        "../scripts/select_decoding.py"
 
 
 rule predictions:

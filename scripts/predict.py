@@ -13,12 +13,14 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from claimbench.data.io import read_encounters  # noqa: E402
+from claimbench.predict.decoding import apply_choice  # noqa: E402
 from claimbench.predict.run import example_claims, predict_api, predict_knn, predict_llm, select_cases  # noqa: E402
 from claimbench.retrieval import neighbour_ids  # noqa: E402
 
 smk = snakemake  # noqa: F821
 torch.set_num_threads(smk.threads)
-name, conf = smk.wildcards.configuration, smk.params.settings
+name = smk.wildcards.configuration
+conf = apply_choice(smk.params.settings, smk.input.get("decoding"))  # settings chosen on the validation split
 test = read_encounters(smk.input.test)
 cases = select_cases(test, smk.params.n_test_cases, smk.params.seed)
 out, meta = smk.output.predictions, smk.output.meta

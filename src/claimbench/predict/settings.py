@@ -73,7 +73,29 @@ def predict_inputs(config: Mapping, name: str, model_dir, results: str = "result
     if method in RETRIEVAL_METHODS or config["configurations"][name].get("prompt") == "rag":
         inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
         inputs["train"] = f"{results}/data/split/train.parquet"
+    if config["configurations"][name].get("tune_decoding"):
+        inputs["decoding"] = decoding_choice_path(name, results)
     return inputs
+
+
+def decoding_choice_path(name: str, results: str = "results") -> str:
+    """Where rule select_decoding writes a configuration's decoding settings chosen on the validation split."""
+    return f"{results}/predictions/decoding/{name}.json"
+
+
+def decoding_inputs(config: Mapping, name: str, model_dir, results: str = "results") -> dict:
+    """Input files of rule select_decoding: the model, the validation split and, for a rag prompt, the validation
+    notes' neighbours among the training notes. Never the test split."""
+    inputs = {k: v for k, v in predict_inputs(config, name, model_dir, results).items()
+              if k not in ("test", "neighbours", "decoding")}
+    inputs["validation"] = f"{results}/data/split/validation.parquet"
+    if "train" in inputs:
+        inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
+    return inputs
+
+
+def tuned_configurations(config: Mapping) -> list[str]:
+    return [name for name, conf in config.get("configurations", {}).items() if conf.get("tune_decoding")]
 
 
 def is_llm(config: Mapping, name: str) -> bool:

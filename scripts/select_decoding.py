@@ -1,0 +1,29 @@
+# Rule select_decoding: a configuration's decoding settings chosen on the validation split
+# (claimbench.predict.decoding). The test split is not an input.
+from claimbench.logs import redirect_to_log
+
+redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
+
+import os  # noqa: E402
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see scripts/predict.py
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from claimbench.data.io import read_encounters  # noqa: E402
+from claimbench.predict.decoding import select_decoding  # noqa: E402
+from claimbench.predict.run import example_claims  # noqa: E402
+from claimbench.retrieval import neighbour_ids  # noqa: E402
+
+smk = snakemake  # noqa: F821
+torch.set_num_threads(smk.threads)
+conf = smk.params.settings
+examples = None
+if "neighbours" in smk.input.keys():
+    table = pd.read_parquet(smk.input.neighbours)
+    neighbours = neighbour_ids(table[table["split"] == "validation"], int(conf.get("k", 2)))
+    examples = example_claims(neighbours, read_encounters(smk.input.train))
+select_decoding(smk.wildcards.configuration, conf, read_encounters(smk.input.validation), smk.params.model_dir,
+                examples, smk.params.tune, smk.params.n_cases, smk.params.seed, smk.output.choice,
+                smk.params.codesets)
