@@ -141,3 +141,10 @@ def test_write_round_trips_through_csv(tmp_path):
     again = pd.read_csv(out["verdicts"], keep_default_na=False)
     assert list(again.verdict) == [YES, NOT_SEPARABLE, NO, NO, NOT_SEPARABLE]
     assert pd.read_csv(out["headline"]).shape == (len(CONFIGS) * 3, 9)
+
+
+def test_evidence_names_what_is_compared():
+    metrics, intervals = frames()
+    verdicts = ordering_verdicts(headline_f1(metrics, intervals, CONFIGS)).set_index("finding")
+    assert verdicts.evidence.iloc[0].startswith("base 0.10 [0.05, 0.15] < rag 0.30 [0.25, 0.35]: yes; ")
+    assert verdicts.loc["b", "evidence"].startswith("ft-mini: ICD-10-CM 0.60 [0.55, 0.65] < CPT 0.75 [0.70, 0.80]: yes")

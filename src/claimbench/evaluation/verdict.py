@@ -124,10 +124,9 @@ def _groups(headline: pd.DataFrame) -> dict[str, list[str]]:
     }
 
 
-def _intervals(headline: pd.DataFrame, name: str, component: str) -> tuple[Interval, Interval]:
+def _intervals(headline: pd.DataFrame, name: str, component: str, label: str) -> tuple[Interval, Interval]:
     """(this run's interval, the paper's value as a zero-width interval) of one configuration and component."""
     row = headline[(headline.configuration == name) & (headline.component == component)].iloc[0]
-    label = f"{name} {COMPONENT_LABELS[component]}"
     paper = float(row.paper_f1)
     return Interval(label, row.f1, row.lower, row.upper), Interval(label, paper, paper, paper)
 
@@ -139,11 +138,15 @@ def _finding(headline, finding, statement, scope, pairs, missing) -> dict:
                 "paper_verdict": "", "evidence": missing}
     ours, cited, evidence = [], [], []
     for (low_name, low_component), (high_name, high_component) in pairs:
-        low, low_paper = _intervals(headline, low_name, low_component)
-        high, high_paper = _intervals(headline, high_name, high_component)
+        # name what differs: configurations within a component (a), components within a configuration (b, c)
+        within = low_name == high_name
+        low, low_paper = _intervals(headline, low_name, low_component,
+                                    COMPONENT_LABELS[low_component] if within else low_name)
+        high, high_paper = _intervals(headline, high_name, high_component,
+                                      COMPONENT_LABELS[high_component] if within else high_name)
         ours.append(compare(low, high))
         cited.append(compare(low_paper, high_paper))
-        evidence.append(f"{low} < {high}: {ours[-1]}")
+        evidence.append(f"{low_name + ': ' if within else ''}{low} < {high}: {ours[-1]}")
     return {"finding": finding, "statement": statement, "scope": scope, "verdict": combine(ours),
             "paper_verdict": combine(cited), "evidence": "; ".join(evidence)}
 
