@@ -32,7 +32,7 @@ import pandas as pd
 
 from claimbench.evaluation.metrics import COMPONENT_LABELS, COMPONENTS
 from claimbench.evaluation.selection import FINETUNE_METHODS
-from claimbench.evaluation.tables import paper_table2
+from claimbench.evaluation.tables import _text, paper_table2
 
 YES, NO, NOT_SEPARABLE, NOT_TESTED = "yes", "no", "not separable", "not tested"
 BEYOND_PAPER = "beyond the paper"
@@ -102,10 +102,6 @@ def headline_f1(
         if column not in mapped:
             rows.extend(("", "", column, False, c, nan, nan, nan, cited.get((column, c), nan)) for c in COMPONENTS)
     return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
-
-
-def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
 def _flag(value) -> bool:
