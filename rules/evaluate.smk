@@ -1,7 +1,8 @@
 # Evaluation (paper 000: Evaluation; Results: Table 2, Figure 3, Code Validity, Format Consistency, Fine Tuning).
 # Per configuration: results/predictions/<c>.jsonl -> results/evaluation/cases/<c>.parquet (parse, match, validity,
 # ROUGE/METEOR). Then the summaries: metrics, Table 2 beside the paper, per-service breakdown, bootstrap and Figure 3,
-# training statistics. Library: claimbench.evaluation (pipeline.py is the entry point of each step).
+# the report's headline (F1 with 95% intervals; the paper's ordering: yes / no / not separable), training statistics.
+# Library: claimbench.evaluation (pipeline.py is the entry point of each step).
 from claimbench.evaluation.selection import configuration_names, finetuned_names
 
 EVAL = f"{RESULTS}/evaluation"
@@ -109,6 +110,27 @@ rule evaluate_figure3:
         "../scripts/evaluate_figure3.py"
 
 
+rule evaluate_verdict:
+    input:
+        metrics=rules.evaluate_summary.output.metrics,
+        intervals=rules.evaluate_bootstrap.output.intervals,
+        configurations=rules.evaluate_summary.output.configurations,
+    output:
+        headline=f"{EVAL}/headline_f1.csv",
+        verdicts=f"{EVAL}/ordering_verdict.csv",
+    log:
+        f"{LOGS}/evaluate_verdict.log",
+    benchmark:
+        f"{BENCH}/evaluate_verdict.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/evaluate_verdict.py"
+
+
 rule evaluate_training:
     input:
         stats=[f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED],
@@ -139,3 +161,5 @@ REPORT_INPUTS["eval_configurations"] = rules.evaluate_summary.output.configurati
 REPORT_INPUTS["eval_bootstrap_intervals"] = rules.evaluate_bootstrap.output.intervals
 REPORT_INPUTS["eval_figure3"] = rules.evaluate_figure3.output.figure
 REPORT_INPUTS["eval_training"] = rules.evaluate_training.output.table
+REPORT_INPUTS["eval_headline"] = rules.evaluate_verdict.output.headline
+REPORT_INPUTS["eval_verdicts"] = rules.evaluate_verdict.output.verdicts

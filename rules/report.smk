@@ -4,7 +4,7 @@
 import glob
 import json
 
-REPORT_OUTPUTS = [f"{RESULTS}/report/report.html", f"{RESULTS}/report/report.pdf"]
+REPORT_OUTPUTS = [f"{RESULTS}/report/report.html", f"{RESULTS}/report/report.pdf", f"{RESULTS}/report/cases.html"]
 
 
 rule render_report:
@@ -32,3 +32,31 @@ rule render_report:
         mem_mb=4000,
     script:
         "../scripts/render_report.py"
+
+
+# Beside the report: every test case's note, the coder's claim and each configuration's claim, codes marked matched /
+# missed / extra / fabricated (claimbench.report.case_browser). One static HTML page; the report links to it.
+rule case_browser:
+    input:
+        test=f"{RESULTS}/data/split/test.parquet",
+        configurations=rules.evaluate_summary.output.configurations,
+        cases=list(EVAL_CASES.values()),
+        predictions=[f"{RESULTS}/predictions/{name}.jsonl" for name in EVAL_CONFIGURATIONS],
+    output:
+        html=REPORT_OUTPUTS[2],
+    params:
+        cases=EVAL_CASES,
+        predictions={name: f"{RESULTS}/predictions/{name}.jsonl" for name in EVAL_CONFIGURATIONS},
+        max_cases=config["report"].get("case_browser", {}).get("max_cases"),
+        title=config["report"].get("title", "ClaimBench") + ": test cases",
+    log:
+        f"{LOGS}/case_browser.log",
+    benchmark:
+        f"{BENCH}/case_browser.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/case_browser.py"

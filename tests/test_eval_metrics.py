@@ -178,6 +178,9 @@ def test_score_cases_end_to_end_on_a_fixture(tmp_path):
     assert (cases.loc["e2", "icd10_generated"], cases.loc["e2", "icd10_valid"]) == (2, 0)
     assert (cases.loc["e1", "icd10_generated"], cases.loc["e1", "icd10_valid"]) == (2, 2)
     assert (cases.loc["e2", "cpt_generated"], cases.loc["e2", "cpt_valid"]) == (1, 1)
+    # ... and which codes those were (the case browser marks them fabricated)
+    assert list(cases.loc["e2", "icd10_fabricated_codes"]) == ["E11", "U07.1"]
+    assert list(cases.loc["e1", "icd10_fabricated_codes"]) == [] == list(cases.loc["e2", "cpt_fabricated_codes"])
     # e3 has no prediction line ("not json" is skipped): no parseable claim, so every component scores 0, even the
     # modifiers of a claim that has none (empty vs empty counts only inside a parseable claim)
     assert cases.loc["e3", "missing_prediction"] and not cases.loc["e3", "parseable_claim"]

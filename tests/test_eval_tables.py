@@ -154,6 +154,26 @@ def test_the_evaluation_steps_end_to_end(tmp_path):
     assert pd.read_csv(tmp_path / "training.csv").loc[0, "trainable_share"] == 0.05
 
 
+def test_a_sampled_run_is_scored_on_its_sample_only(tmp_path):
+    """predict.n_test_cases: the cases outside the shared sample are not this run's test set (not scored as 0)."""
+    records = [{"encounter_id": f"e{i}", "surgery_date": "2022-03-01", "fiscal_year": 2022, "service": "Eye",
+                "patient_age": 50, "patient_sex": "F", "op_note": "x", "icd10": ["H25.11"],
+                "cpt_lines": [{"provider": "Dr A", "cpt": "66984", "modifiers": ["RT"], "description": "d"}]}
+               for i in range(5)]
+    write_encounters(records, tmp_path / "test.parquet")
+    claim = render_claim(Claim.from_record(records[0]))
+    (tmp_path / "p.jsonl").write_text(
+        "".join(json.dumps({"encounter_id": e, "generated_text": claim}) + "\n" for e in ("e1", "e3")))
+    meta = tmp_path / "p.meta.json"
+    meta.write_text(json.dumps({"configuration": "knn", "run": True, "case_ids": ["e1", "e3", "e4"]}))
+    cases = pipeline.evaluate_configuration(tmp_path / "test.parquet", tmp_path / "p.jsonl", meta, tmp_path / "c.pq")
+    assert list(cases.encounter_id) == ["e1", "e3", "e4"]  # e4 was asked and not answered: it scores 0
+    assert list(cases.cpt_recall) == [1.0, 1.0, 0.0]
+    meta.write_text(json.dumps({"configuration": "knn", "run": True, "case_ids": ["e1", "zz"]}))
+    with pytest.raises(ValueError, match="p.meta.json: case_ids not in the test split .*'zz'"):
+        pipeline.evaluate_configuration(tmp_path / "test.parquet", tmp_path / "p.jsonl", meta, tmp_path / "c.pq")
+
+
 def test_no_configurations_yet_gives_the_paper_columns_only(tmp_path):
     """Before the models stage declares configurations, every output exists and the report shows the paper."""
     out = {k: tmp_path / f"{k}.csv" for k in ("metrics", "table2", "per_service", "configurations")}

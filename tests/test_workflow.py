@@ -52,3 +52,61 @@ def test_lint_is_clean():
     snakemake = Path(sys.executable).with_name("snakemake")
     result = subprocess.run([str(snakemake), "--lint", "--profile", "profiles/smoke"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and "Congratulations" in (result.stdout + result.stderr), result.stdout + result.stderr
+
+
+@pytest.mark.workflow
+def test_report_opens_with_the_result_computed_by_the_run(smoke_run):
+    from html import unescape
+
+    import pandas as pd
+
+    from claimbench.evaluation.verdict import headline_display
+
+    # as a reader sees it: entities decoded, pandoc's line wrapping inside table cells undone
+    html = " ".join(unescape((smoke_run / "results/report/report.html").read_text()).split())
+    evaluation = smoke_run / "results/evaluation"
+    # the first section, before every other, is the result
+    assert html.index("Result: does this run reproduce") < html.index("About this report") < html.index("Paper Table 2")
+    headline = pd.read_csv(evaluation / "headline_f1.csv", keep_default_na=False, na_values=[""])
+    metrics = pd.read_csv(evaluation / "metrics.csv")
+    intervals = pd.read_csv(evaluation / "bootstrap_intervals.csv")
+    ran = headline[headline.run.astype(bool)]
+    assert set(ran.configuration) >= {"base", "rag", "knn", "ft-mini", "ft-medium"}
+    # this run's F1 is metrics.csv's, its interval bootstrap_intervals.csv's, and the report shows both
+    f1 = metrics[metrics.metric == "f1"].set_index(["configuration", "component"]).value
+    bounds = intervals[intervals.metric == "f1"].set_index(["configuration", "component"])
+    for row in ran.itertuples():
+        assert row.f1 == pytest.approx(f1[(row.configuration, row.component)])
+        assert (row.lower, row.upper) == pytest.approx(tuple(bounds.loc[(row.configuration, row.component),
+                                                                          ["lower", "upper"]]))
+    shown = headline_display(headline.fillna({"configuration": "", "paper_column": ""}))
+    for row in shown[shown.Configuration.isin(ran.configuration)].to_dict("records"):
+        for label in ("ICD-10-CM", "CPT", "Modifier"):
+            assert row[f"{label} F1 [95% CI]"] in html  # e.g. knn's "0.32 [0.20, 0.45]"
+    assert "beyond the paper" in html  # knn
+    verdicts = pd.read_csv(evaluation / "ordering_verdict.csv", keep_default_na=False)
+    assert list(verdicts.finding) == ["a", "a", "a", "b", "c"]
+    assert set(verdicts.verdict) <= {"yes", "no", "not separable"}  # every paper row ran: all findings tested
+    for row in verdicts.itertuples():
+        assert row.evidence.split(";")[0] in html
+
+
+@pytest.mark.workflow
+def test_case_browser_shows_every_scored_case_marked_as_scored(smoke_run):
+    import pandas as pd
+
+    html = (smoke_run / "results/report/cases.html").read_text()
+    assert "cases.html" in (smoke_run / "results/report/report.html").read_text()  # the report links to it
+    assert "<script" not in html
+    configurations = pd.read_csv(smoke_run / "results/evaluation/configurations.csv")
+    matched = fabricated = 0
+    for name in configurations.configuration[configurations.run]:
+        cases = pd.read_parquet(smoke_run / f"results/evaluation/cases/{name}.parquet")
+        for row in cases.itertuples():
+            assert f">{row.encounter_id}<" in html
+            matched += sum(len(set(getattr(row, f"pred_{c}")) & set(getattr(row, f"gold_{c}")))
+                           for c in ("icd10", "cpt", "modifier"))
+            fabricated += len(row.icd10_fabricated_codes) + len(row.cpt_fabricated_codes)
+    # one chip per matched code; fabricated ICD-10-CM and CPT codes each get one chip (plus their modifier pairs)
+    assert html.count('class="code matched"') == matched + 1  # + the legend's
+    assert html.count('class="code fabricated"') >= fabricated + 1

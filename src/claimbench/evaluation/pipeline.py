@@ -33,10 +33,20 @@ def evaluate_configuration(
     codesets: Mapping | None = None,
     evaluation: Mapping | None = None,
 ) -> pd.DataFrame:
-    """Score every test case of one configuration and write the per-case Parquet file."""
+    """Score every test case of one configuration and write the per-case Parquet file.
+
+    The test cases are those the prediction stage was given (meta ``case_ids``: the whole test split, or the seeded
+    sample of ``predict.n_test_cases`` that every configuration shares); a case in that list without a prediction
+    line scores 0, a test case outside the sample is not part of this run's test set."""
     codesets, evaluation = dict(codesets or {}), dict(evaluation or {})
     meta = read_meta(meta_path)
     test = read_encounters(test_path)
+    if meta.get("case_ids") is not None:
+        wanted = {str(e) for e in meta["case_ids"]}
+        unknown = wanted - set(test["encounter_id"].astype(str))
+        if unknown:
+            raise ValueError(f"{meta_path}: case_ids not in the test split {test_path}, e.g. {sorted(unknown)[0]!r}")
+        test = test[test["encounter_id"].astype(str).isin(wanted)].reset_index(drop=True)
     if meta.get("run", True) is False:
         log.info("%s did not run (%s): no cases scored", meta.get("configuration"), meta.get("reason"))
         cases = pd.DataFrame(columns=["encounter_id"])

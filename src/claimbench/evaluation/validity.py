@@ -55,15 +55,18 @@ def count_valid(codes: Iterable[str], reference: frozenset[str]) -> tuple[int, i
 
 def case_validity(
     icd10: Iterable[str], cpt: Iterable[str], modifiers: Iterable[str], fiscal_year: int, year: int, refs: ReferenceSets
-) -> dict[str, int]:
-    """Generated and valid counts of one case, as flat columns (``icd10_generated``, ``icd10_valid`` ...)."""
+) -> dict[str, int | list[str]]:
+    """Generated and valid counts of one case, as flat columns (``icd10_generated``, ``icd10_valid`` ...), and the
+    fabricated codes themselves (``icd10_fabricated_codes``, sorted) for the case browser."""
     row = {}
     for name, codes, reference in (
         ("icd10", icd10, refs.icd10cm(fiscal_year)),
         ("cpt", cpt, refs.cpt(year)),
         ("modifier", modifiers, refs.modifiers),
     ):
+        codes = set(codes)
         row[f"{name}_generated"], row[f"{name}_valid"] = count_valid(codes, reference)
+        row[f"{name}_fabricated_codes"] = sorted(codes - reference)
     return row
 
 

@@ -1,0 +1,150 @@
+"""The ordering verdict: known answers on hand-made intervals (yes / no / not separable / not tested)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from claimbench.evaluation.verdict import (
+    NO,
+    NOT_SEPARABLE,
+    NOT_TESTED,
+    YES,
+    Interval,
+    combine,
+    compare,
+    headline_display,
+    headline_f1,
+    ordering_verdicts,
+    verdict_display,
+    write,
+)
+
+
+def iv(lower, upper, value=None):
+    return Interval("x", (lower + upper) / 2 if value is None else value, lower, upper)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (iv(0.1, 0.2), iv(0.3, 0.4), YES),  # apart, in the expected direction
+        (iv(0.3, 0.4), iv(0.1, 0.2), NO),  # apart, the other way round
+        (iv(0.1, 0.3), iv(0.2, 0.4), NOT_SEPARABLE),  # overlap
+        (iv(0.1, 0.3), iv(0.3, 0.5), NOT_SEPARABLE),  # touching is not apart
+        (iv(0.0, 0.0), iv(0.0, 0.0), NOT_SEPARABLE),  # two configurations that both score 0 everywhere
+        (iv(float("nan"), float("nan")), iv(0.3, 0.4), NOT_TESTED),
+    ],
+)
+def test_compare(low, high, expected):
+    assert compare(low, high) == expected
+
+
+def test_combine():
+    assert combine([YES, YES]) == YES
+    assert combine([YES, NOT_SEPARABLE]) == NOT_SEPARABLE
+    assert combine([YES, NOT_SEPARABLE, NO]) == NO
+    assert combine([YES, NOT_TESTED]) == NOT_TESTED
+    assert combine([]) == NOT_TESTED
+
+
+# F1 intervals per configuration and component: (f1, lower, upper)
+RUN = {
+    # ICD-10-CM: base < rag < both ft, all apart. CPT: rag overlaps ft-medium. Modifiers: rag lies above ft-medium.
+    "base": {"icd10": (0.10, 0.05, 0.15), "cpt": (0.10, 0.05, 0.15), "modifier": (0.00, 0.00, 0.00)},
+    "rag": {"icd10": (0.30, 0.25, 0.35), "cpt": (0.60, 0.52, 0.68), "modifier": (0.50, 0.45, 0.55)},
+    # ft-mini: CPT above ICD-10-CM; modifiers overlap ICD-10-CM. ft-medium: CPT below ICD-10-CM; modifiers lowest.
+    "ft-mini": {"icd10": (0.60, 0.55, 0.65), "cpt": (0.75, 0.70, 0.80), "modifier": (0.55, 0.50, 0.60)},
+    "ft-medium": {"icd10": (0.70, 0.66, 0.74), "cpt": (0.60, 0.55, 0.65), "modifier": (0.10, 0.05, 0.15)},
+    "knn": {"icd10": (0.90, 0.85, 0.95), "cpt": (0.01, 0.00, 0.02), "modifier": (0.00, 0.00, 0.00)},
+}
+CONFIGS = pd.DataFrame(
+    {
+        "configuration": ["base", "rag", "knn", "ft-mini", "ft-medium", "api"],
+        "run": [True, True, True, True, True, False],
+        "method": ["base", "rag", "knn", "qlora", "qlora", "api"],
+        "paper_column": ["Phi-3-mini", "Phi-3-mini RAG", "", "Fine-tuned Phi-3-mini", "Fine-tuned Phi-3-medium",
+                         "GPT-4o"],
+    }
+)
+
+
+def frames(run=RUN):
+    metrics = pd.DataFrame(
+        [(n, c, "f1", v[0]) for n, comps in run.items() for c, v in comps.items()]
+        + [(n, c, "precision", 0.123) for n, comps in run.items() for c in comps],
+        columns=["configuration", "component", "metric", "value"],
+    )
+    intervals = pd.DataFrame(
+        [(n, c, "f1", v[0], 0.01, v[1], v[2]) for n, comps in run.items() for c, v in comps.items()],
+        columns=["configuration", "component", "metric", "mean", "sd", "lower", "upper"],
+    )
+    return metrics, intervals
+
+
+def test_headline_f1_puts_the_interval_beside_the_paper():
+    metrics, intervals = frames()
+    head = headline_f1(metrics, intervals, CONFIGS).set_index(["configuration", "component"])
+    assert tuple(head.loc[("rag", "cpt"), ["f1", "lower", "upper", "paper_f1"]]) == (0.60, 0.52, 0.68, 0.59)
+    assert head.loc[("ft-medium", "icd10"), "paper_f1"] == 0.68
+    assert head.loc[("knn", "icd10"), "paper_column"] == "" and pd.isna(head.loc[("knn", "icd10"), "paper_f1"])
+    assert not head.loc[("api", "icd10"), "run"] and pd.isna(head.loc[("api", "icd10"), "f1"])
+    display = headline_display(headline_f1(metrics, intervals, CONFIGS)).set_index("Configuration")
+    assert display.loc["rag", "CPT F1 [95% CI]"] == "0.60 [0.52, 0.68]" and display.loc["rag", "CPT paper"] == "0.59"
+    assert display.loc["knn", "Paper column"] == "beyond the paper" and display.loc["knn", "CPT paper"] == "—"
+    assert display.loc["api", "ICD-10-CM F1 [95% CI]"] == "not run" and display.loc["api", "ICD-10-CM paper"] == "0.55"
+
+
+def test_ordering_verdicts_known_answers():
+    metrics, intervals = frames()
+    verdicts = ordering_verdicts(headline_f1(metrics, intervals, CONFIGS)).set_index(["finding", "scope"])
+    assert verdicts.loc[("a", "ICD-10-CM"), "verdict"] == YES
+    assert verdicts.loc[("a", "CPT"), "verdict"] == NOT_SEPARABLE  # rag [0.52, 0.68] overlaps ft-medium [0.55, 0.65]
+    assert verdicts.loc[("a", "Modifier"), "verdict"] == NO  # rag [0.45, 0.55] above ft-medium [0.05, 0.15]
+    scope = "within ft-mini, ft-medium"
+    assert verdicts.loc[("b", scope), "verdict"] == NO  # ft-medium: CPT [0.55, 0.65] below ICD-10-CM [0.66, 0.74]
+    assert verdicts.loc[("c", scope), "verdict"] == NOT_SEPARABLE  # ft-mini's modifiers overlap its ICD-10-CM
+    # knn (beyond the paper) is in no comparison, however it scores; nor is api (no role in the ordering)
+    assert not verdicts.evidence.str.contains("knn|api").any()
+    # the paper's cited values satisfy every finding as stated
+    assert set(verdicts.paper_verdict) == {YES}
+    shown = verdict_display(verdicts.reset_index())
+    assert list(shown["Holds here?"]) == [YES, NOT_SEPARABLE, NO, NO, NOT_SEPARABLE]
+
+
+def test_a_missing_role_is_not_tested():
+    metrics, intervals = frames({k: v for k, v in RUN.items() if k != "rag"})
+    configs = CONFIGS.assign(run=CONFIGS.configuration.isin(["base", "knn", "ft-mini", "ft-medium"]))
+    verdicts = ordering_verdicts(headline_f1(metrics, intervals, configs))
+    a = verdicts[verdicts.finding == "a"]
+    assert set(a.verdict) == {NOT_TESTED} and a.evidence.str.contains("no rag configuration").all()
+    assert set(verdicts[verdicts.finding != "a"].verdict) == {NO, NOT_SEPARABLE}  # (b), (c) still judged
+
+
+def test_a_paper_row_that_did_not_run_is_left_out_and_named():
+    metrics, intervals = frames({k: v for k, v in RUN.items() if k != "ft-medium"})
+    configs = CONFIGS.assign(run=CONFIGS.configuration != "ft-medium")
+    verdicts = ordering_verdicts(headline_f1(metrics, intervals, configs)).set_index("finding")
+    assert verdicts.loc["b", "scope"] == "within ft-mini" and verdicts.loc["b", "verdict"] == YES
+    assert verdicts.loc["c", "verdict"] == NOT_SEPARABLE
+    assert verdicts.evidence.str.endswith("(not run, left out: ft-medium)").all()
+
+
+def test_write_round_trips_through_csv(tmp_path):
+    metrics, intervals = frames()
+    paths = {}
+    for name, frame in (("metrics", metrics), ("intervals", intervals), ("configurations", CONFIGS)):
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    out = {"headline": tmp_path / "headline.csv", "verdicts": tmp_path / "verdicts.csv"}
+    write(paths["metrics"], paths["intervals"], paths["configurations"], out)
+    again = pd.read_csv(out["verdicts"], keep_default_na=False)
+    assert list(again.verdict) == [YES, NOT_SEPARABLE, NO, NO, NOT_SEPARABLE]
+    assert pd.read_csv(out["headline"]).shape == (len(CONFIGS) * 3, 9)
+
+
+def test_evidence_names_what_is_compared():
+    metrics, intervals = frames()
+    verdicts = ordering_verdicts(headline_f1(metrics, intervals, CONFIGS)).set_index("finding")
+    assert verdicts.evidence.iloc[0].startswith("base 0.10 [0.05, 0.15] < rag 0.30 [0.25, 0.35]: yes; ")
+    assert verdicts.loc["b", "evidence"].startswith("ft-mini: ICD-10-CM 0.60 [0.55, 0.65] < CPT 0.75 [0.70, 0.80]: yes")
