@@ -18,13 +18,13 @@ writes without segment tokens::
 ICD-10-CM codes are the billable codes of the case's fiscal year, CPT codes those of the catalog valid in the surgery's
 calendar year, modifiers the modifier list: the reference sets the validity check judges by
 (``claimbench.evaluation.validity.ReferenceSets``), so a constrained output has no fabricated code by construction.
-Code alternatives are written as a prefix tree (one rule per shared prefix): the same language as a flat list of
-72,750 alternatives, compiled about 5x faster (benchmarks/claim_grammar_speed.py). Every repetition and free-text
-field is bounded (``GrammarLimits``), so the grammar only admits finite claims and decoding always ends. The grammar
-writes the plain layout for every prompt family (Phi-3's segment tokens are special tokens, outside any grammar).
+Code lists are written as a minimal prefix automaton (``_trie_rules``): the same language as a flat list of 72,750
+alternatives, compiled ~10x faster (docs/decisions.md, benchmarks/claim_grammar_speed.py). Every repetition and
+free-text field is bounded (``GrammarLimits``), so the grammar admits only finite claims. The grammar writes the
+plain layout for every prompt family (Phi-3's segment tokens are special tokens, outside any grammar).
 
-Compiling a fiscal year's grammar takes 10-20 s here (72k codes), so only the fiscal years of the predicted cases
-are compiled, each once per process.
+Compiling a fiscal year's grammar takes seconds, most of it for the free text's bounds, so only the fiscal years of
+the predicted cases are compiled, each once per process.
 """
 
 from __future__ import annotations
@@ -43,15 +43,16 @@ CONSTRAINTS = ("claim_grammar",)  # values of config configurations.<name>.const
 
 @dataclass(frozen=True)
 class GrammarLimits:
-    """Bounds on the claim's repetitions and free text. Synthetic claims hold at most 6 ICD-10-CM codes, 2 providers,
-    4 lines per provider, 3 modifiers per line; provider names ~25 characters, descriptions ~60."""
+    """Bounds on the claim's repetitions and free text, above what the data holds: the default synthetic extract's
+    claims have at most 5 ICD-10-CM codes, 2 providers, 2 lines per provider, 2 modifiers per line, provider names
+    of 22 characters and descriptions of 104 (the demo CPT catalog's descriptions: up to 110)."""
 
     max_icd10: int = 12
     max_providers: int = 3
     max_lines: int = 6  # CPT lines per provider
     max_modifiers: int = 4  # per CPT line
     max_name_chars: int = 40
-    max_description_chars: int = 80
+    max_description_chars: int = 120
 
     def __post_init__(self):
         for key, value in asdict(self).items():
@@ -119,8 +120,8 @@ def claim_ebnf(icd10: Iterable[str], cpt: Iterable[str], modifiers: Iterable[str
         + f" ({mod_root} ({_literal(', ')} {mod_root}){{0,{limits.max_modifiers - 1}}})? "
         + _literal(" | Description: ") + " description",
         # Any text on one line except the field separator. A bounded repetition is one grammar position per
-        # character: with the name, ~4 of a fiscal year's ~5 s of compile time, but masks stay cheap (splitting the
-        # text into chunks compiled 5x faster and made each token's mask 50-200x slower: docs/decisions.md).
+        # character: with the name, most of a fiscal year's compile time, but masks stay cheap (splitting the text
+        # into chunks compiled 5x faster and made each token's mask 50-200x slower: docs/decisions.md).
         f"description ::= [^\\n|]{{1,{limits.max_description_chars}}}",
         *icd_rules, *cpt_rules, *mod_rules,
     ]
