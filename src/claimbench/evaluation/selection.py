@@ -29,7 +29,10 @@ def configuration_names(config: Mapping) -> list[str]:
 
 def finetuned_names(config: Mapping) -> list[str]:
     """Configurations that are fine-tuned (``method`` qlora/lora/finetune/sft, or a ``finetune``/``lora`` settings
-    block): their training statistics (results/finetune/<name>/train_stats.json) go beside the paper's."""
+    block): their training statistics (results/finetune/<name>/train_stats.json) go beside the paper's.
+
+    A configuration with ``finetuned_from: <other>`` predicts with the other's model (e.g. ft-mini+grammar) and is
+    not trained itself, so it is not listed."""
     section = config.get("configurations") or {}
     entries = section.items() if isinstance(section, Mapping) else (
         (e.get("name"), e) for e in section if isinstance(e, Mapping)
@@ -39,4 +42,5 @@ def finetuned_names(config: Mapping) -> list[str]:
         for name, entry in entries
         if isinstance(entry, Mapping)
         and (str(entry.get("method", "")).lower() in FINETUNE_METHODS or "finetune" in entry or "lora" in entry)
+        and not entry.get("finetuned_from")
     ]

@@ -151,9 +151,11 @@ def _number(value) -> float:
 
 
 def column_header(configuration: str, paper_column: str) -> str:
+    """A Table 2 column: a configuration with its paper column, a paper column alone, or an extra (knn, the
+    grammar-constrained configurations ...) labelled as beyond the paper."""
     if not configuration:
         return f"{paper_column} (paper only)"
-    return f"{configuration} [{paper_column}]" if paper_column else configuration
+    return f"{configuration} [{paper_column}]" if paper_column else f"{configuration} (beyond the paper)"
 
 
 def table2_display(table: pd.DataFrame) -> pd.DataFrame:

@@ -30,7 +30,8 @@ def finetuned_models(config: Mapping) -> dict[str, str]:
     """Fine-tuned configuration -> its base model (a key of ``models``), from ``configurations.<name>.model``.
 
     Which configurations are fine-tuned is decided in one place for every stage
-    (``claimbench.evaluation.selection.finetuned_names``).
+    (``claimbench.evaluation.selection.finetuned_names``): a configuration with ``finetuned_from`` (e.g.
+    ft-mini+grammar) reuses that configuration's model and is not trained again.
     """
     from claimbench.evaluation.selection import finetuned_names
 

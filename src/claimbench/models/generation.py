@@ -165,6 +165,7 @@ def generate(
     add_special_tokens: bool = False,
     progress: bool = True,
     continuous: bool | None = None,
+    grammars: list | None = None,
 ) -> Iterator[list[Generated]]:
     """Greedy generation over ``prompts``, yielding lists of finished results as they complete.
 
@@ -175,6 +176,9 @@ def generate(
 
     ``add_special_tokens`` is False by default: chat templates and the Phi-3 layout already contain their BOS.
     ``continuous``: None = continuous batching where possible; False = static batches (tests, benchmarks).
+    ``grammars``: one compiled xgrammar grammar per prompt (``claimbench.models.claim_grammar``, beyond the paper):
+    at each step the tokens its grammar forbids are masked after the repetition penalty, before the greedy choice.
+    None (the paper's configurations) leaves decoding untouched.
     """
     from tqdm.auto import tqdm
 
@@ -184,10 +188,12 @@ def generate(
     longest = max((len(e) for e in encoded), default=0) + settings.max_new_tokens + 1
     if continuous is None:
         continuous = _continuous_ok(model, longest)
+    if grammars is not None and len(grammars) != len(prompts):
+        raise ValueError(f"{len(grammars)} grammars for {len(prompts)} prompts: give one per prompt")
     if continuous:
-        batches = _continuous(model, tokenizer, encoded, settings, stops)
+        batches = _continuous(model, tokenizer, encoded, settings, stops, grammars)
     else:
-        batches = _static_batches(model, tokenizer, encoded, settings, stops)
+        batches = _static_batches(model, tokenizer, encoded, settings, stops, grammars)
     for results in batches:
         bar.update(len(results))
         yield results
@@ -211,10 +217,16 @@ def _penalize(logits, seen, penalty: float):
     return torch.where(seen, torch.where(logits < 0, logits * penalty, logits / penalty), logits)
 
 
-def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: set[int]):
+def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: set[int], grammars=None):
     """Continuous batching over a DynamicCache whose rows are left-padded to a common length (attention mask 0 on
     the padding, explicit position ids per row), so each row computes what it would alone."""
     import torch
+
+    matchers = None
+    if grammars is not None:
+        from claimbench.models.claim_grammar import RowMatchers
+
+        matchers = RowMatchers(grammars)  # matcher k follows prompt k
 
     device = next(model.parameters()).device
     queue = deque(sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]), i)))  # longest first
@@ -245,7 +257,12 @@ def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: 
             logits = out.logits[:, -1, :].to(torch.float32)
             row_seen = torch.zeros(1, logits.shape[-1], dtype=torch.bool, device=device)
             row_seen[0, ids[0].clamp(max=logits.shape[-1] - 1)] = True
-            token = int(_penalize(logits, row_seen, settings.repetition_penalty).argmax(-1))
+            logits = _penalize(logits, row_seen, settings.repetition_penalty)
+            if matchers is not None:
+                matchers.mask(logits, [i])
+            token = int(logits.argmax(-1))
+            if matchers is not None:
+                matchers.accept(i, token)
             row_seen[0, token] = True
             row = {"index": i, "new": [token], "seconds": time.perf_counter() - start, "start": start}
             if token in stops or settings.max_new_tokens <= 1:
@@ -283,7 +300,13 @@ def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: 
         out = model(input_ids=last[:, None], attention_mask=mask, position_ids=pos[:, None], past_key_values=cache,
                     use_cache=True)
         logits = out.logits[:, -1, :].to(torch.float32)
-        tokens = _penalize(logits, seen, settings.repetition_penalty).argmax(-1)
+        logits = _penalize(logits, seen, settings.repetition_penalty)
+        if matchers is not None:
+            matchers.mask(logits, [row["index"] for row in rows])
+        tokens = logits.argmax(-1)
+        if matchers is not None:
+            for row, token in zip(rows, tokens.tolist()):
+                matchers.accept(row["index"], token)
         seen[torch.arange(len(rows), device=device), tokens] = True
         last, pos = tokens, pos + 1
         step = time.perf_counter() - start
@@ -388,8 +411,9 @@ def _crop_cache_left(cache, n: int) -> None:
         layer.values = layer.values[:, :, n:, :]
 
 
-def _static_batches(model, tokenizer, encoded, settings: GenerationSettings, stops: set[int]):
-    """Length-sorted batches through ``model.generate`` (left padding, attention mask, pad-blind penalty)."""
+def _static_batches(model, tokenizer, encoded, settings: GenerationSettings, stops: set[int], grammars=None):
+    """Length-sorted batches through ``model.generate`` (left padding, attention mask, pad-blind penalty, and with
+    ``grammars`` xgrammar's logits processor after the penalty)."""
     import torch
     from transformers import LogitsProcessorList
 
@@ -402,6 +426,11 @@ def _static_batches(model, tokenizer, encoded, settings: GenerationSettings, sto
         attention_mask = torch.tensor(
             [[0] * p + [1] * len(encoded[i]) for p, i in zip(pad_lengths, batch)], device=device
         )
+        processors = [PromptOnlyRepetitionPenalty(settings.repetition_penalty, pad_lengths)]
+        if grammars is not None:
+            from xgrammar.contrib.hf import LogitsProcessor as GrammarProcessor
+
+            processors.append(GrammarProcessor([grammars[i] for i in batch]))
         start = time.perf_counter()
         output = model.generate(
             input_ids=input_ids,
@@ -410,8 +439,7 @@ def _static_batches(model, tokenizer, encoded, settings: GenerationSettings, sto
             do_sample=False,
             num_beams=1,
             repetition_penalty=1.0,  # applied by PromptOnlyRepetitionPenalty instead
-            logits_processor=LogitsProcessorList([PromptOnlyRepetitionPenalty(settings.repetition_penalty,
-                                                                             pad_lengths)]),
+            logits_processor=LogitsProcessorList(processors),
             pad_token_id=pad_id,
             eos_token_id=sorted(stops),
             temperature=None,

@@ -6,6 +6,9 @@ Entry point of rule ``predict`` (scripts/predict.py): ``predict_configuration(..
 - ``qlora``: the fine-tuned model (adapter merged, results/finetune/<name>/merged) with the fine-tuned prompt;
 - ``knn``: no LLM: the claim of the nearest training note is the prediction (beyond the paper);
 - ``api``: an OpenAI-compatible endpoint, refused unless enabled (see claimbench.predict.api).
+
+An LLM configuration with ``constrained: claim_grammar`` (beyond the paper) decodes under the claim grammar of each
+case's fiscal year and surgery year (claimbench.models.claim_grammar): the claim layout, and only valid codes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from claimbench.claim import Claim, render_claim
+from claimbench.codesets import fiscal_year
 from claimbench.predict.store import PredictionStore, model_identity, run_key
 from claimbench.prompts import build_prompt, detect_family, messages, prompt_sha256
 
@@ -89,7 +93,41 @@ def _llm_key(name: str, conf: Mapping, model_dir: str | Path) -> tuple[str, str,
     # change the batch size, and a data-parallel rerun may place cases on other GPUs.
     decoding = {k: v for k, v in asdict(gen).items() if k != "batch_size"}
     loading = {k: v for k, v in asdict(load).items() if k != "device"}
-    return run_key(name, kind, family, decoding, loading, model_identity(model_dir)), kind, family
+    parts = [name, kind, family, decoding, loading, model_identity(model_dir)]
+    if conf.get("constrained"):  # only then: unconstrained configurations keep their keys (and partial files)
+        parts.append(_constraint(conf))
+    return run_key(*parts), kind, family
+
+
+def _constraint(conf: Mapping) -> dict:
+    """What a constrained configuration's output depends on beyond the unconstrained settings."""
+    from claimbench.models.claim_grammar import CONSTRAINTS, GrammarLimits
+
+    if conf["constrained"] not in CONSTRAINTS:
+        raise ValueError(f"configuration {conf.get('name', '')!r}: constrained is {conf['constrained']!r}; "
+                         f"expected one of {list(CONSTRAINTS)} or null")
+    limits = GrammarLimits(**(conf.get("grammar") or {}))
+    return {"constrained": conf["constrained"], "limits": asdict(limits), "codesets": conf.get("codesets")}
+
+
+def case_grammars(conf: Mapping, cases: pd.DataFrame, model, tokenizer) -> tuple[list, dict]:
+    """One compiled claim grammar per case (its fiscal year's ICD-10-CM, its surgery year's CPT catalog), compiling
+    only the fiscal years among ``cases``; and facts for the meta file."""
+    from claimbench.evaluation.validity import ReferenceSets
+    from claimbench.models.claim_grammar import ClaimGrammars, GrammarLimits, tokenizer_info
+    from claimbench.models.generation import stop_token_ids
+
+    codesets = conf.get("codesets") or {}
+    refs = ReferenceSets(codesets.get("cpt_catalog"), codesets.get("modifiers"), codesets.get("icd10cm_files"))
+    info = tokenizer_info(tokenizer, model.get_output_embeddings().weight.shape[0], stop_token_ids(model, tokenizer))
+    grammars = ClaimGrammars(info, refs, GrammarLimits(**(conf.get("grammar") or {})))
+    dates = [str(d)[:10] for d in cases["surgery_date"]]
+    fiscal_years = cases["fiscal_year"].astype(int).tolist() if "fiscal_year" in cases else [fiscal_year(d) for d in dates]
+    compiled = grammars.for_cases(fiscal_years, [int(d[:4]) for d in dates])
+    facts = {"constrained": conf["constrained"], "grammar_limits": asdict(grammars.limits),
+             "grammar_builds": grammars.timings,
+             "grammar_seconds": round(sum(t["seconds"] for t in grammars.timings), 3)}
+    return compiled, facts
 
 
 def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Path, model_dir: str | Path,
@@ -122,11 +160,15 @@ def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Pat
     }
     hashes = {eid: prompt_sha256(p) for eid, p in prompts.items()}
     todo = [eid for eid in mine if not store.done(eid, hashes[eid])]
+    grammars, grammar_facts = None, {}
+    if conf.get("constrained"):  # (an unknown value was refused by _llm_key above)
+        rows = cases.set_index(cases["encounter_id"].astype(str)).loc[todo]
+        grammars, grammar_facts = case_grammars(conf, rows, model, tokenizer)
     log.info("%s%s: %d case(s), %d already done, %d to generate (%s prompt, %s layout, batch %d, max %d new tokens)",
              name, "" if shard is None else f" shard {shard}/{n_shards}", len(mine), len(mine) - len(todo),
              len(todo), kind, family, gen.batch_size, gen.max_new_tokens)
     started = time.perf_counter()
-    for batch in generate(model, tokenizer, [prompts[e] for e in todo], gen, progress=progress):
+    for batch in generate(model, tokenizer, [prompts[e] for e in todo], gen, progress=progress, grammars=grammars):
         store.append(
             {
                 "encounter_id": todo[g.index],
@@ -158,6 +200,7 @@ def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Pat
         "torch_threads": torch.get_num_threads(),
         "device": str(next(model.parameters()).device),
         "machine": platform.processor() or platform.machine(),
+        **grammar_facts,
     }
     return store, facts
 

@@ -38,7 +38,7 @@ def resolve(config: Mapping, name: str) -> dict:
     conf.setdefault("stands_in_for", entry.get("stands_in_for"))
     conf.setdefault("prompt_family", entry.get("prompt_family"))
     if conf["method"] == "qlora":
-        conf["model_label"] = f"{model} + QLoRA ({name}, merged)"
+        conf["model_label"] = f"{model} + QLoRA ({trained_configuration(config, name)}, merged)"
     elif conf["method"] == "knn":
         conf["model_label"] = "all-MiniLM-L6-v2 + FAISS IndexFlatL2 (nearest training claim)"
     elif conf["method"] == "api":
@@ -47,15 +47,37 @@ def resolve(config: Mapping, name: str) -> dict:
         conf["model_label"] = model
     if conf["method"] == "rag" or conf.get("prompt") == "rag":
         conf.setdefault("k", config.get("retrieval", {}).get("k", 2))
+    if conf.get("constrained"):  # beyond the paper: the grammar admits the codes of config `codesets`
+        conf["codesets"] = dict(config.get("codesets") or {})
+        conf["grammar"] = dict(predict.get("grammar") or {})
+        conf["model_label"] += f" + {conf['constrained'].replace('_', ' ')}"
     return conf
+
+
+def trained_configuration(config: Mapping, name: str) -> str:
+    """The fine-tuned configuration whose merged model ``name`` predicts with: ``finetuned_from`` (a configuration
+    that reuses another's training, e.g. ft-mini+grammar) or ``name`` itself."""
+    conf = config["configurations"][name]
+    source = conf.get("finetuned_from")
+    if source is None:
+        return name
+    other = (config.get("configurations") or {}).get(source)
+    if not other or other.get("method") != "qlora" or other.get("finetuned_from"):
+        raise ValueError(f"configurations.{name}.finetuned_from is {source!r}: it must name a configuration that is "
+                         "itself fine-tuned (method qlora, no finetuned_from)")
+    if other.get("model") != conf.get("model"):
+        raise ValueError(f"configurations.{name}.model is {conf.get('model')!r} but {source!r} fine-tunes "
+                         f"{other.get('model')!r}: a configuration predicts with the model it was trained from")
+    return str(source)
 
 
 def predict_model_dir(config: Mapping, name: str, model_dir, results: str = "results") -> str | None:
     """The model a configuration generates with: its base model's folder (``model_dir(model)``), or for qlora its
-    merged fine-tuned model (the directory output of rules/finetune.smk's merge_adapter); None without an LLM."""
+    merged fine-tuned model (the directory output of rules/finetune.smk's merge_adapter; with ``finetuned_from``,
+    that configuration's); None without an LLM."""
     conf = config["configurations"][name]
     if conf["method"] == "qlora":
-        return f"{results}/finetune/{name}/merged"
+        return f"{results}/finetune/{trained_configuration(config, name)}/merged"
     if conf["method"] in LLM_METHODS:
         return model_dir(conf["model"])
     return None
