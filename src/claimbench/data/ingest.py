@@ -35,14 +35,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from claimbench.codesets import available_fiscal_years, fiscal_year, missing_code_set_hint
+from claimbench.codesets import (CPT_FORMAT, ICD10_FORMAT, MODIFIER_FORMAT, available_fiscal_years, fiscal_year,
+                                 missing_code_set_hint)
 
 REQUIRED_FIELDS = ("encounter_id", "surgery_date", "service", "patient_age", "patient_sex", "op_note", "icd10", "cpt_lines")
-# Every first letter (U07.1 since FY2021) and a letter second (QA0.0151 since FY2026): tests hold every shipped code
-# set to this pattern
-ICD10_FORMAT = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](\.[0-9A-Z]{1,4})?$")
-CPT_FORMAT = re.compile(r"^[0-9]{4}[0-9FTU]$")  # Category I, II (F) and III (T) codes, and PLA codes (U)
-MODIFIER_FORMAT = re.compile(r"^[0-9A-Z]{2}$")
 SEXES = ("F", "M", "U")
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")  # ISO date, optionally with a time (which is dropped)
 AGE_FORMAT = re.compile(r"^\s*[0-9]+(\.[0-9]*)?\s*$")  # plain digits: float() would also take "1_0", "1e2", "٣"
@@ -120,12 +116,39 @@ def _text_encoding(path: Path, kind: str) -> str:
     if guess is not None:
         raise ExtractError(f"{path}: is a .{guess.extension} file ({guess.mime}), not {kind} text; "
                            f"save the extract as plain UTF-8 {kind}")
-    if head.startswith(PARQUET_MAGIC):
+    if head.startswith(PARQUET_MAGIC) and _tail(path, len(PARQUET_MAGIC)) == PARQUET_MAGIC:
         raise ExtractError(f"{path}: is a Parquet file, not {kind} text; name it .parquet")
-    if b"\x00" in head:
+    if _looks_binary(head):
         raise ExtractError(f"{path}: holds NUL bytes: binary data, or UTF-16/32 text without a byte-order mark, "
                            f"not {kind} text; save the extract as plain UTF-8 {kind}")
     return "utf-8"
+
+
+def _tail(path: Path, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - size))
+        return handle.read()
+
+
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes in bulk (UTF-16/32 without a byte-order mark), or with most lines not UTF-8 (binary data). A broken
+    line among text lines is left to validation, which rejects that row alone."""
+    if b"\x00" not in head:
+        return False
+    if head.count(b"\x00") * 10 > len(head):
+        return True
+    lines = head.split(b"\n")
+    lines = lines[:-1] if len(lines) > 1 else [head[:-4]]  # the block's last piece may end in a cut character
+    readable = sum(1 for line in lines if _is_utf8(line))
+    return readable * 2 < len(lines)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _utf8_lines(path: Path, codec: str) -> Iterable[bytes]:
