@@ -21,8 +21,9 @@ ICD_SAMPLE = sorted(codesets.icd10cm_codes(2021))[::997] + ["U07.1"]
 CPT_SAMPLE = sorted(codesets.cpt_codes())
 MODIFIERS = sorted(codesets.modifier_codes())
 FIELDS = ("encounter_id", "surgery_date", "service", "patient_age", "patient_sex", "op_note", "icd10", "cpt_lines")
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                                      HealthCheck.too_slow])
+# derandomize: the same examples on every run (CI stays deterministic); raise max_examples to search wider by hand
+PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+                             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # text a record may hold: no lone surrogates (not encodable) and no U+FFFD (ingestion reads it as a decoding fault)
 clean_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffd"), max_size=40)

@@ -118,9 +118,9 @@ def _text_encoding(path: Path, kind: str) -> str:
                            f"save the extract as plain UTF-8 {kind}")
     if head.startswith(PARQUET_MAGIC) and _tail(path, len(PARQUET_MAGIC)) == PARQUET_MAGIC:
         raise ExtractError(f"{path}: is a Parquet file, not {kind} text; name it .parquet")
-    if _looks_binary(head):
-        raise ExtractError(f"{path}: holds NUL bytes: binary data, or UTF-16/32 text without a byte-order mark, "
-                           f"not {kind} text; save the extract as plain UTF-8 {kind}")
+    if head.count(b"\x00") * 10 > len(head):  # every other byte, or three in four: UTF-16/32 without its mark
+        raise ExtractError(f"{path}: holds NUL bytes in bulk: UTF-16/32 text without a byte-order mark, or binary "
+                           f"data, not {kind} text; save the extract as plain UTF-8 {kind}")
     return "utf-8"
 
 
@@ -130,25 +130,16 @@ def _tail(path: Path, size: int) -> bytes:
         return handle.read()
 
 
-def _looks_binary(head: bytes) -> bool:
-    """NUL bytes in bulk (UTF-16/32 without a byte-order mark), or with most lines not UTF-8 (binary data). A broken
-    line among text lines is left to validation, which rejects that row alone."""
-    if b"\x00" not in head:
-        return False
-    if head.count(b"\x00") * 10 > len(head):
-        return True
-    lines = head.split(b"\n")
-    lines = lines[:-1] if len(lines) > 1 else [head[:-4]]  # the block's last piece may end in a cut character
-    readable = sum(1 for line in lines if _is_utf8(line))
-    return readable * 2 < len(lines)
-
-
-def _is_utf8(data: bytes) -> bool:
+def _binary(path: Path) -> bool:
+    """Whether the file's first block holds NUL bytes or bytes that are not UTF-8: asked only once the file has failed
+    to read as its format, so that a damaged line among good ones is rejected alone, not the whole file."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # not merely a character cut at the end of the block
+    return b"\x00" in head
 
 
 def _utf8_lines(path: Path, codec: str) -> Iterable[bytes]:
@@ -190,10 +181,10 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
             continue
         objects += 1
         rows.append((number, value))
-    if rows and not objects:  # not one record: the file is not JSONL at all (e.g. a CSV or a text dump)
+    if rows and not objects:  # not one record: the file is not JSONL at all (e.g. a CSV, random bytes)
         number, first = rows[0]
-        raise ExtractError(f"{path} row {number}: no line is a JSON object (first: {first['__error__'][1]}); "
-                           "is it a JSONL file?")
+        what = "binary data, not JSONL text" if _binary(path) else "is it a JSONL file?"
+        raise ExtractError(f"{path} row {number}: no line is a JSON object (first: {first['__error__'][1]}); {what}")
     return rows
 
 
@@ -244,8 +235,11 @@ def _read_csv(path: Path) -> list[tuple[int, dict]]:
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:
-        raise ExtractError(f"{path} row 0 (header): not readable as CSV ({exc})") from None
+        what = "binary data, not CSV text" if _binary(path) else f"not readable as CSV ({exc})"
+        raise ExtractError(f"{path} row 0 (header): {what}") from None
     reader.fieldnames = [name.strip() for name in header]  # "encounter_id, surgery_date" is still the contract
+    if not set(REQUIRED_FIELDS) & set(reader.fieldnames) and _binary(path):
+        raise ExtractError(f"{path} row 0 (header): binary data, not CSV text; save the extract as plain UTF-8 CSV")
     _require_columns(path, reader.fieldnames)
     rows = []
     number = 0
