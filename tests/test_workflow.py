@@ -4,8 +4,10 @@ with the network blocked at the socket level in every process it starts (tests/o
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,36 @@ def test_smoke_run_opened_no_connection(smoke_run):
         assert stage in loaded, f"the socket guard was not on in {stage}"
     meta = json.loads((smoke_run / "results/predictions/api.meta.json").read_text())
     assert meta["run"] is False and "disabled in config" in meta["reason"]
+
+
+@pytest.mark.workflow
+def test_killed_report_render_is_not_taken_for_a_report(smoke_run):
+    """SIGKILL the whole workflow (Snakemake, the render job, its kernel) while it renders the report again: no
+    half-written report is left where the rule's outputs go, Snakemake plans the render again, and the rerun writes
+    the report whole. Runs last: it renders the smoke run's report a second time."""
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    env = guarded_env(smoke_run.parent / "sockets.log")
+    report = smoke_run / "results/report"
+    manifest = report / "build/inputs.json"  # rewritten by the render job as it starts
+    started = time.time()
+    workflow = subprocess.Popen([snakemake, "--profile", "profiles/smoke", "--cores", "1", "--forcerun", "render_report"],
+                                cwd=smoke_run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    while workflow.poll() is None and not (manifest.exists() and manifest.stat().st_mtime > started):
+        assert time.time() - started < 1200, "the render job did not start"
+        time.sleep(0.2)
+    time.sleep(2)  # into the render: its kernel runs the report's chunks
+    assert workflow.poll() is None, "the render finished before it could be killed"
+    os.killpg(workflow.pid, signal.SIGKILL)
+    workflow.wait()
+    assert not (report / "report.html").exists() and not (report / "report.pdf").exists()
+
+    plan = subprocess.run([snakemake, "-n", "--profile", "profiles/smoke"], cwd=smoke_run, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert plan.returncode == 0 and "render_report" in plan.stdout + plan.stderr, plan.stdout[-3000:]
+    rerun = subprocess.run([snakemake, "--profile", "profiles/smoke", "--cores", "2"], cwd=smoke_run, env=env,
+                           capture_output=True, text=True, timeout=1800)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "Total Encounters" in (report / "report.html").read_text()
+    assert (report / "report.pdf").read_bytes()[:4] == b"%PDF" and not list(report.glob("*.partial"))
+    assert [line for event, line in socket_events(smoke_run.parent / "sockets.log") if event == "blocked"] == []
