@@ -11,6 +11,7 @@ rule generate_synthetic:
         synthetic=config["data"].get("synthetic", {}),
         seed=config["seed"],
         cpt_catalog=config["codesets"]["cpt_catalog"],
+        icd10cm_files=config["codesets"].get("icd10cm_files") or {},
     log:
         f"{LOGS}/generate_synthetic.log",
     benchmark:

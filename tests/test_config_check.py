@@ -123,3 +123,18 @@ def test_snakemake_stops_before_any_job_with_one_line(tmp_path):
     assert result.returncode == 1
     assert lines == [f"Configuration error: config key codesets.cpt_catalog: {catalog} line 4: field 'cpt': "
                      "'5200' is not a CPT code"]
+
+
+def test_synthetic_years_need_code_sets(tmp_path):
+    message = check(lambda c: c["data"]["synthetic"].update(years=[2017, 2024]))
+    assert message.startswith("config key data.synthetic.years: [2017, 2024] needs FY2017-FY2025; no ICD-10-CM code "
+                              "set for FY2017, FY2018: shipped are FY2019-FY2026")
+    assert "FY2027" in check(lambda c: c["data"]["synthetic"].update(years=[2019, 2026]))  # 31 Dec 2026 is FY2027
+    codes = {}
+    for fy in (2017, 2018):
+        codes[fy] = tmp_path / f"icd10cm_codes_{fy}.txt"
+        codes[fy].write_text("K8020   Calculus of gallbladder without cholecystitis without obstruction\n")
+    config = copy.deepcopy(DEFAULT)
+    config["data"]["synthetic"]["years"] = [2017, 2024]
+    config["codesets"]["icd10cm_files"] = {fy: str(path) for fy, path in codes.items()}
+    check_config(config, SCHEMA, ROOT)

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from claimbench.codesets import check_cpt_catalog, check_modifiers
+from claimbench.codesets import available_fiscal_years, check_cpt_catalog, check_modifiers, missing_code_set_hint
 from claimbench.predict.settings import LLM_METHODS
 
 
@@ -30,6 +30,7 @@ def check_config(config: Mapping, schema: str | Path, workdir: str | Path = ".")
     check_model_references(config)
     check_model_sources(config, workdir)
     check_files(config, workdir)
+    check_synthetic_years(config)
 
 
 def check_schema(config: Mapping, schema_path: str | Path) -> None:
@@ -119,6 +120,22 @@ def check_files(config: Mapping, workdir: Path) -> None:
                          ((config.get("querybench") or {}).get("bertscore") or {}).get("model_dir"))):
         if folder and not _resolve(folder, workdir).is_dir():
             raise ConfigError(f"config key {key}: folder {folder} not found")
+
+
+def check_synthetic_years(config: Mapping) -> None:
+    """Synthetic surgery dates run from 1 January of the first year to 31 December of the last, i.e. FY first to
+    FY last + 1: each needs an ICD-10-CM code set, or the generator could not code them."""
+    if config["data"]["source"] != "synthetic":
+        return
+    years = (config["data"].get("synthetic") or {}).get("years")
+    if not years:
+        return
+    available = available_fiscal_years((config.get("codesets") or {}).get("icd10cm_files"))
+    missing = [fy for fy in range(int(years[0]), int(years[1]) + 2) if fy not in available]
+    if missing:
+        raise ConfigError(f"config key data.synthetic.years: {list(years)} needs FY{years[0]}-FY{int(years[1]) + 1}; "
+                          f"no ICD-10-CM code set for {', '.join(f'FY{fy}' for fy in missing)}: "
+                          f"{missing_code_set_hint(missing[0])}")
 
 
 def _resolve(path: str, workdir: Path) -> Path:
