@@ -102,6 +102,14 @@ def test_text_with_a_byte_order_mark_reads_like_plain_utf8(tmp_path, codec, kind
     assert result.records == expected.records and not result.rejections and len(result.records) >= 1
 
 
+def test_windows_export_bom_and_crlf(tmp_path):
+    csv_path, jsonl_path = tmp_path / "x.csv", tmp_path / "x.jsonl"
+    csv_path.write_bytes(codecs.BOM_UTF8 + (CSV_HEADER + CSV_ROW).replace("\n", "\r\n").encode())
+    jsonl_path.write_bytes(codecs.BOM_UTF8 + jsonl_text(GOOD).replace("\n", "\r\n").encode())
+    assert [r["encounter_id"] for r in ingest(csv_path).records] == ["E1"]
+    assert ingest(jsonl_path).records[0]["op_note"] == GOOD["op_note"]
+
+
 def test_utf16_without_a_byte_order_mark_is_one_file_error(tmp_path):
     path = tmp_path / "x.csv"
     path.write_bytes((CSV_HEADER + CSV_ROW).encode("utf-16-le"))
@@ -128,6 +136,7 @@ def _parquet_bytes() -> bytes:
     (gzip.compress, r"\.gz file \(application/gzip\)"),
     (bz2.compress, r"\.bz2 file"),
     (lzma.compress, r"\.xz file"),
+    (lambda data: b"\x28\xb5\x2f\xfd" + data, r"\.zst file"),  # a zstd frame's magic number
     (_zip, r"\.zip file"),
     (lambda _: b"%PDF-1.4\n" + random.Random(13).randbytes(200), r"\.pdf file"),
     (lambda _: _parquet_bytes(), "is a Parquet file"),
@@ -151,6 +160,13 @@ def test_random_bytes_without_nul_and_csv_named_jsonl_are_file_errors(tmp_path):
     misnamed.write_text(CSV_HEADER + CSV_ROW)
     with pytest.raises(ExtractError, match=r"row 1: no line is a JSON object .*is it a JSONL file"):
         ingest(misnamed)
+
+
+def test_json_array_named_jsonl_is_a_file_error(tmp_path):
+    path = tmp_path / "extract.jsonl"
+    path.write_text(json.dumps([GOOD, with_change()]) + "\n")
+    with pytest.raises(ExtractError, match=r"row 1: no line is a JSON object \(first: a JSON object was expected\)"):
+        ingest(path)
 
 
 def test_damaged_parquet_says_what_the_file_is(tmp_path):
