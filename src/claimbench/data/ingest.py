@@ -107,7 +107,7 @@ def _text_encoding(path: Path, kind: str) -> str:
     """The codec of an extract that must be text, or one ExtractError saying what the file is instead."""
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
-    if not head.strip():
+    if not head.strip() and len(head) < 1 << 16:  # a longer blank start is read on, and found empty or not
         raise ExtractError(f"{path}: empty file (no records)")
     for bom, codec in BOMS:
         if head.startswith(bom):
