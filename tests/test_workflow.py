@@ -98,6 +98,10 @@ def test_killed_report_render_is_not_taken_for_a_report(smoke_run):
     plan = subprocess.run([snakemake, "-n", "--profile", "profiles/smoke"], cwd=smoke_run, env=env,
                           capture_output=True, text=True, timeout=600)
     assert plan.returncode == 0 and "render_report" in plan.stdout + plan.stderr, plan.stdout[-3000:]
+    # a hard kill leaves Snakemake's lock on the working directory; it says so, and --unlock lifts it
+    unlock = subprocess.run([snakemake, "--unlock", "--profile", "profiles/smoke"], cwd=smoke_run, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert unlock.returncode == 0, unlock.stdout[-3000:] + unlock.stderr[-3000:]
     rerun = subprocess.run([snakemake, "--profile", "profiles/smoke", "--cores", "2"], cwd=smoke_run, env=env,
                            capture_output=True, text=True, timeout=1800)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
