@@ -405,8 +405,8 @@ def run_finetune(job: Mapping) -> dict:
     # The adapter only (gathered from ZeRO-3 shards where needed), into ADAPTER.partial and then renamed into place:
     # a job killed part-way leaves no adapter that looks finished, and the rerun trains from the start again,
     # seeded, to the same adapter (tests/test_faults.py).
-    partial = fresh_partial(adapter_dir) if trainer.is_world_process_zero() else partial_path(adapter_dir)
-    trainer.save_model(str(partial))
+    staging = fresh_partial(adapter_dir) if trainer.is_world_process_zero() else partial_path(adapter_dir)
+    trainer.save_model(str(staging))
 
     state = trainer.state
     stats = {
@@ -443,8 +443,8 @@ def run_finetune(job: Mapping) -> dict:
         "versions": _versions(),
     }
     if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(str(partial))
-        publish(partial, adapter_dir)
+        tokenizer.save_pretrained(str(staging))
+        publish(staging, adapter_dir)
         if Path(args.output_dir).is_dir() and not any(Path(args.output_dir).iterdir()):
             Path(args.output_dir).rmdir()  # Trainer's working folder; nothing is checkpointed into it
         stats["wall_seconds"] = time.time() - start
