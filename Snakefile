@@ -11,11 +11,18 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "config/schema.yaml")
-
 # Every job imports this checkout's library, whether or not it was pip-installed, and never reaches a model hub.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from claimbench.config_check import ConfigError, check_config
 from claimbench.offline import prepare_workflow_env
+
+# A bad configuration (wrong type, unknown model, missing weights, a bad code-set row) stops here, before any job
+# runs, with one line naming the key, file and row (a SystemExit message is all Snakemake prints).
+try:
+    check_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+except ConfigError as exc:
+    sys.exit(f"Configuration error: {exc}")
+validate(config, "config/schema.yaml")  # passes now; Snakemake's validate also fills the schema's defaults
 
 prepare_workflow_env(workflow.basedir)
 

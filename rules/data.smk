@@ -11,6 +11,7 @@ rule generate_synthetic:
         synthetic=config["data"].get("synthetic", {}),
         seed=config["seed"],
         cpt_catalog=config["codesets"]["cpt_catalog"],
+        icd10cm_files=config["codesets"].get("icd10cm_files") or {},
     log:
         f"{LOGS}/generate_synthetic.log",
     benchmark:
@@ -31,6 +32,12 @@ rule ingest_extract:
         encounters=f"{RESULTS}/data/encounters.parquet",
         rejected=f"{RESULTS}/data/rejected.jsonl",
         summary=f"{RESULTS}/data/ingest_summary.json",
+    params:
+        # fiscal years with a code set, and the note size limit (claimbench.data.ingest.Contract)
+        contract={
+            "icd10cm_files": config["codesets"].get("icd10cm_files") or {},
+            "max_note_chars": config["data"].get("max_note_chars"),
+        },
     log:
         f"{LOGS}/ingest_extract.log",
     benchmark:

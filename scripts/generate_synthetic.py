@@ -11,7 +11,8 @@ from claimbench.data.synthetic import SyntheticSettings, generate_extract  # noq
 
 settings = SyntheticSettings.from_config(snakemake.params.synthetic, seed=snakemake.params.seed)  # noqa: F821
 logging.info("generating %d synthetic encounters (years %s, seed %d)", settings.n_encounters, settings.years, settings.seed)
-records, choices = generate_extract(settings, cpt_catalog_path=snakemake.params.cpt_catalog)  # noqa: F821
+records, choices = generate_extract(settings, cpt_catalog_path=snakemake.params.cpt_catalog,  # noqa: F821
+                                   icd10cm_files=snakemake.params.icd10cm_files)  # noqa: F821
 for record, choice in zip(records, choices):
     record["fiscal_year"] = choice["fiscal_year"]
 write_encounters(records, snakemake.output.extract)  # noqa: F821

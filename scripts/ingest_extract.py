@@ -7,12 +7,12 @@ from claimbench.logs import redirect_to_log
 
 redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
 
-from claimbench.data.ingest import ExtractError, ingest, write_rejections  # noqa: E402
+from claimbench.data.ingest import Contract, ExtractError, ingest, write_rejections  # noqa: E402
 from claimbench.data.io import write_encounters  # noqa: E402
 
 source = snakemake.input.extract  # noqa: F821
 try:
-    result = ingest(source)
+    result = ingest(source, Contract.from_config(**snakemake.params.contract))  # noqa: F821
 except ExtractError as exc:
     print(f"ERROR: {exc}", file=sys.__stderr__)  # one line on the console, not a traceback
     logging.error("%s", exc)

@@ -23,7 +23,7 @@ def write_jsonl(path, records):
 @pytest.mark.parametrize(
     "change, field, reason",
     [
-        ({"icd10": ["H25.11", "XYZ"]}, "icd10[2]", "not an ICD-10-CM code"),
+        ({"icd10": ["H25.11", "250.00"]}, "icd10[2]", "not an ICD-10-CM code"),  # an ICD-9-CM code
         ({"icd10": []}, "icd10", "non-empty list"),
         ({"op_note": "   "}, "op_note", "empty operative note"),
         ({"surgery_date": "2021-02-30"}, "surgery_date", "not a date"),

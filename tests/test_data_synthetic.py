@@ -82,3 +82,15 @@ def test_services_follow_paper_mix(extract):
     pediatric = [r for r in records if r["service"].startswith("Pediatric")]
     assert all(r["patient_age"] < 18 for r in pediatric)
     assert all(r["patient_sex"] == "F" for r in records if r["service"] in ("Gynecology", "Obstetrics"))
+
+
+def test_years_beyond_the_shipped_code_sets_read_the_configured_files(tmp_path):
+    """config codesets.icd10cm_files reaches the generator (README: other fiscal years need CMS code files)."""
+    cms = tmp_path / "icd10cm_codes_2018.txt"  # FY2019's codes standing in for a CMS FY2018 file (its format)
+    cms.write_text("".join(f"{code.replace('.', '')}    {text}\n"
+                           for code, text in codesets.icd10cm_descriptions(2019).items()))
+    settings = SyntheticSettings(n_encounters=30, years=(2018, 2018), seed=5)
+    records, choices = generate_extract(settings, icd10cm_files={2018: str(cms)})
+    assert {c["fiscal_year"] for c in choices} == {2018, 2019} and len(records) == 30
+    with pytest.raises(KeyError, match="codesets.icd10cm_files"):
+        generate_extract(settings)

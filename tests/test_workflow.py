@@ -1,12 +1,17 @@
-"""The whole DAG on the smoke profile, in a scratch copy of the repository (Snakemake locks its working directory)."""
+"""The whole DAG on the smoke profile, in a scratch copy of the repository (Snakemake locks its working directory),
+with the network blocked at the socket level in every process it starts (tests/offline_guard)."""
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from _offline import guarded_env, socket_events
 
 ROOT = Path(__file__).resolve().parents[1]
 IGNORE = shutil.ignore_patterns(".venv", "results", ".snakemake", ".git", "__pycache__", ".pytest_cache", ".hypothesis")
@@ -21,7 +26,7 @@ def smoke_run(tmp_path_factory):
         os.symlink(ROOT / "resources", workdir / "resources")
     snakemake = Path(sys.executable).with_name("snakemake")
     result = subprocess.run([str(snakemake), "--profile", "profiles/smoke", "--cores", "2"], cwd=workdir,
-                            capture_output=True, text=True, timeout=3000)
+                            env=guarded_env(workdir.parent / "sockets.log"), capture_output=True, text=True, timeout=3000)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return workdir
 
@@ -110,3 +115,54 @@ def test_case_browser_shows_every_scored_case_marked_as_scored(smoke_run):
     # one chip per matched code; fabricated ICD-10-CM and CPT codes each get one chip (plus their modifier pairs)
     assert html.count('class="code matched"') == matched + 1  # + the legend's
     assert html.count('class="code fabricated"') >= fabricated + 1
+
+
+@pytest.mark.workflow
+def test_smoke_run_opened_no_connection(smoke_run):
+    """Every stage ran with the network blocked and none tried to reach it (an attempt a library swallowed would be in
+    the guard's log too); the api configuration refused, as configured, without trying."""
+    events = socket_events(smoke_run.parent / "sockets.log")
+    assert [line for event, line in events if event == "blocked"] == []
+    loaded = " ".join(line for event, line in events if event == "loaded")
+    for stage in ("ingest_extract.py", "tiny_model.py", "finetune.py", "merge_adapter.py", "retrieval_embed.py",
+                  "predict.py", "evaluate_cases.py", "querybench_query.py", "render_report.py", "ipykernel_launcher"):
+        assert stage in loaded, f"the socket guard was not on in {stage}"
+    meta = json.loads((smoke_run / "results/predictions/api.meta.json").read_text())
+    assert meta["run"] is False and "disabled in config" in meta["reason"]
+
+
+@pytest.mark.workflow
+def test_killed_report_render_is_not_taken_for_a_report(smoke_run):
+    """SIGKILL the whole workflow (Snakemake, the render job, its kernel) while it renders the report again: no
+    half-written report is left where the rule's outputs go, Snakemake plans the render again, and the rerun writes
+    the report whole. Runs last: it renders the smoke run's report a second time."""
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    env = guarded_env(smoke_run.parent / "sockets.log")
+    report = smoke_run / "results/report"
+    manifest = report / "build/inputs.json"  # rewritten by the render job as it starts
+    started = time.time()
+    workflow = subprocess.Popen([snakemake, "--profile", "profiles/smoke", "--cores", "1", "--forcerun", "render_report"],
+                                cwd=smoke_run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    while workflow.poll() is None and not (manifest.exists() and manifest.stat().st_mtime > started):
+        assert time.time() - started < 1200, "the render job did not start"
+        time.sleep(0.2)
+    time.sleep(2)  # into the render: its kernel runs the report's chunks
+    assert workflow.poll() is None, "the render finished before it could be killed"
+    os.killpg(workflow.pid, signal.SIGKILL)
+    workflow.wait()
+    assert not (report / "report.html").exists() and not (report / "report.pdf").exists()
+
+    plan = subprocess.run([snakemake, "-n", "--profile", "profiles/smoke"], cwd=smoke_run, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert plan.returncode == 0 and "render_report" in plan.stdout + plan.stderr, plan.stdout[-3000:]
+    # a hard kill leaves Snakemake's lock on the working directory; it says so, and --unlock lifts it
+    unlock = subprocess.run([snakemake, "--unlock", "--profile", "profiles/smoke"], cwd=smoke_run, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert unlock.returncode == 0, unlock.stdout[-3000:] + unlock.stderr[-3000:]
+    rerun = subprocess.run([snakemake, "--profile", "profiles/smoke", "--cores", "2"], cwd=smoke_run, env=env,
+                           capture_output=True, text=True, timeout=1800)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "Total Encounters" in (report / "report.html").read_text()
+    assert (report / "report.pdf").read_bytes()[:4] == b"%PDF" and not list(report.glob("*.partial"))
+    assert [line for event, line in socket_events(smoke_run.parent / "sockets.log") if event == "blocked"] == []

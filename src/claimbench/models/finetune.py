@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from claimbench.atomic import fresh_partial, partial_path, publish, write_text
 from claimbench.models.finetune_plan import deep_merge, settings_for  # noqa: F401 (re-exported)
 from claimbench.offline import set_offline_env
 
@@ -401,7 +402,11 @@ def run_finetune(job: Mapping) -> dict:
     selection_record["learning_rate"] = float(args.learning_rate)
     if guard is not None:
         guard.detach()
-    trainer.save_model(str(adapter_dir))  # the adapter only (gathered from ZeRO-3 shards where needed)
+    # The adapter only (gathered from ZeRO-3 shards where needed), into ADAPTER.partial and then renamed into place:
+    # a job killed part-way leaves no adapter that looks finished, and the rerun trains from the start again,
+    # seeded, to the same adapter (tests/test_faults.py).
+    staging = fresh_partial(adapter_dir) if trainer.is_world_process_zero() else partial_path(adapter_dir)
+    trainer.save_model(str(staging))
 
     state = trainer.state
     stats = {
@@ -438,12 +443,12 @@ def run_finetune(job: Mapping) -> dict:
         "versions": _versions(),
     }
     if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(str(adapter_dir))
+        tokenizer.save_pretrained(str(staging))
+        publish(staging, adapter_dir)
         if Path(args.output_dir).is_dir() and not any(Path(args.output_dir).iterdir()):
             Path(args.output_dir).rmdir()  # Trainer's working folder; nothing is checkpointed into it
         stats["wall_seconds"] = time.time() - start
-        Path(job["stats"]).parent.mkdir(parents=True, exist_ok=True)
-        Path(job["stats"]).write_text(json.dumps(stats, indent=2, default=str) + "\n")
+        write_text(job["stats"], json.dumps(stats, indent=2, default=str) + "\n")
         log.info("trained %d steps on %d tokens in %.0f s (%.1f tokens/s); final loss %s", stats["steps"],
                  stats["train_tokens"], train_seconds, stats["tokens_per_second"] or math.nan, stats["final_loss"])
     return stats

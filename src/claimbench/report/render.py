@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from claimbench.atomic import fresh_partial, publish
+
 INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.MULTILINE)
 CHUNK = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
@@ -141,18 +143,23 @@ def render_fallback(qmd: Path, html_out: Path, pdf_out: Path, workdir: Path) -> 
     workdir.mkdir(parents=True, exist_ok=True)
     markdown = workdir / "report.md"
     markdown.write_text(to_markdown(notebook, workdir / "assets"))
-    _pandoc(markdown, html_out, "html", meta, workdir)
+    html, pdf = fresh_partial(html_out), fresh_partial(pdf_out)
+    _pandoc(markdown, html, "html", meta, workdir)
     typ = workdir / "report.typ"
     _pandoc(markdown, typ, "typst", meta, workdir)
     import typst
 
-    typst.compile(str(typ), output=str(pdf_out), root=str(workdir))
+    typst.compile(str(typ), output=str(pdf), root=str(workdir), format="pdf")
+    publish(pdf, pdf_out)  # each output appears whole or not at all (claimbench.atomic)
+    publish(html, html_out)
 
 
 def render_quarto(qmd: Path, html_out: Path, pdf_out: Path) -> None:
     for fmt, out in (("html", html_out), ("typst", pdf_out)):
         subprocess.run(["quarto", "render", str(qmd), "--to", fmt, "--output", out.name], check=True, cwd=qmd.parent)
-        shutil.move(qmd.parent / out.name, out)
+        partial = fresh_partial(out)
+        shutil.move(qmd.parent / out.name, partial)  # may cross filesystems: not atomic, so into .partial first
+        publish(partial, out)
 
 
 def render(qmd: str | Path, inputs: dict[str, str], html_out: str | Path, pdf_out: str | Path, workdir: str | Path,
