@@ -70,7 +70,7 @@ rule select_decoding:
     benchmark:
         f"{BENCH}/select_decoding/{{configuration}}.tsv"
     conda:
-        CPU_ENV
+        model_env(PREDICT)  # it generates as predict does
     threads: PREDICT.get("threads", 2)
     resources:
         mem_mb=PREDICT.get("mem_mb", 6000),
