@@ -5,11 +5,9 @@ import re
 
 from claimbench.models.finetune_plan import finetune_inputs, finetune_job, finetuned_models, settings_for
 
-GPU_ENV = "../envs/gpu.yaml"
 FINETUNE = config.get("finetune") or {}
 FINETUNED = finetuned_models(config)  # configuration -> base model (a key of `models`)
 FT_GPUS = int(FINETUNE.get("gpus", 0))
-FT_ENV = GPU_ENV if FT_GPUS else CPU_ENV
 
 
 # Only fine-tuned configurations match these rules (a regex that matches nothing when there are none).
@@ -34,7 +32,8 @@ rule finetune:
     benchmark:
         f"{BENCH}/finetune/{{configuration}}.tsv"
     conda:
-        FT_ENV
+        # the GPU env where this configuration's settings ask for GPUs, FlashAttention-2 or DeepSpeed (profiles/paper)
+        lambda wc: model_env(settings_for(FINETUNE, wc.configuration))
     threads: int(FINETUNE.get("threads", 2))
     resources:
         mem_mb=int(FINETUNE.get("mem_mb", 8000)),
@@ -62,7 +61,8 @@ rule merge_adapter:
     benchmark:
         f"{BENCH}/merge_adapter/{{configuration}}.tsv"
     conda:
-        FT_ENV
+        # the environment its adapter was trained in
+        lambda wc: model_env(settings_for(FINETUNE, wc.configuration))
     threads: int(FINETUNE.get("threads", 2))
     resources:
         mem_mb=int((FINETUNE.get("merge") or {}).get("mem_mb", FINETUNE.get("mem_mb", 8000))),

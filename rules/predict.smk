@@ -40,7 +40,8 @@ rule predict:
     benchmark:
         f"{BENCH}/predict/{{configuration}}.tsv"
     conda:
-        CPU_ENV
+        # the GPU env where config `predict` asks for GPUs or FlashAttention-2 (profiles/paper); knn and api need none
+        lambda wc: model_env(PREDICT) if is_llm(config, wc.configuration) else CPU_ENV
     threads: lambda wc: PREDICT.get("threads", 2) if is_llm(config, wc.configuration) else 1
     resources:
         mem_mb=lambda wc: PREDICT.get("mem_mb", 6000) if is_llm(config, wc.configuration) else 1000,
@@ -70,7 +71,7 @@ rule select_decoding:
     benchmark:
         f"{BENCH}/select_decoding/{{configuration}}.tsv"
     conda:
-        CPU_ENV
+        model_env(PREDICT)  # it generates as predict does
     threads: PREDICT.get("threads", 2)
     resources:
         mem_mb=PREDICT.get("mem_mb", 6000),

@@ -1,7 +1,11 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from claimbench import cohort
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def small():
@@ -30,6 +34,21 @@ def test_code_counts_count_cases_not_lines():
     assert cpt["52356"] == 3 and cpt["52332"] == 1
     per = cohort.codes_per_case(small())
     assert per.icd10.tolist() == [2, 1, 1, 1] and per.cpt.tolist() == [2, 1, 1, 1]
+
+
+def test_code_count_ties_break_the_same_way_in_every_process():
+    """Figure 2's top codes and code_counts.csv list tied codes in first-appearance order, whatever the hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import pandas as pd; from claimbench import cohort; "
+              "f = pd.DataFrame({'icd10': [['B1', 'A1', 'C1', 'D1', 'E1']], 'cpt_lines': [[{'cpt': c} for c in 'zyxwv']]}); "
+              "icd, cpt = cohort.code_counts(f); print([c for c, _ in icd.most_common()], [c for c, _ in cpt.most_common()])")
+    orders = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": SRC}).stdout
+              for seed in range(6)}
+    assert orders == {"['B1', 'A1', 'C1', 'D1', 'E1'] ['z', 'y', 'x', 'w', 'v']\n"}
 
 
 def test_length_summary_and_figures(tmp_path):

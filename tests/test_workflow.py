@@ -3,7 +3,6 @@ with the network blocked at the socket level in every process it starts (tests/o
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,22 +12,9 @@ from pathlib import Path
 import pytest
 from _offline import guarded_env, socket_events
 
-ROOT = Path(__file__).resolve().parents[1]
-IGNORE = shutil.ignore_patterns(".venv", "results", ".snakemake", ".git", "__pycache__", ".pytest_cache", ".hypothesis")
+from conftest import ROOT, SNAKEMAKE
 
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("smoke") / "repo"
-    shutil.copytree(ROOT, workdir, ignore=IGNORE)
-    if (ROOT / "resources").exists():  # e.g. the local WordNet made by setup.sh
-        shutil.rmtree(workdir / "resources", ignore_errors=True)
-        os.symlink(ROOT / "resources", workdir / "resources")
-    snakemake = Path(sys.executable).with_name("snakemake")
-    result = subprocess.run([str(snakemake), "--profile", "profiles/smoke", "--cores", "2"], cwd=workdir,
-                            env=guarded_env(workdir.parent / "sockets.log"), capture_output=True, text=True, timeout=3000)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return workdir
+# smoke_run: tests/conftest.py (one local run of the whole DAG, shared with tests/test_slurm.py)
 
 
 @pytest.mark.workflow
@@ -54,8 +40,7 @@ def test_report_has_query_benchmark(smoke_run):
 
 @pytest.mark.workflow
 def test_lint_is_clean():
-    snakemake = Path(sys.executable).with_name("snakemake")
-    result = subprocess.run([str(snakemake), "--lint", "--profile", "profiles/smoke"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([SNAKEMAKE, "--lint", "--profile", "profiles/smoke"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and "Congratulations" in (result.stdout + result.stderr), result.stdout + result.stderr
 
 

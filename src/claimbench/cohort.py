@@ -73,9 +73,12 @@ def figure1(lengths: np.ndarray, tokenizer_name: str, path) -> None:
 
 
 def code_counts(frame: pd.DataFrame) -> tuple[Counter, Counter]:
-    """How many cases each ICD-10-CM code and each CPT code appears in (a code counts once per case)."""
-    icd = Counter(code for codes in frame["icd10"] for code in set(codes))
-    cpt = Counter(code for lines in frame["cpt_lines"] for code in {line["cpt"] for line in lines})
+    """How many cases each ICD-10-CM code and each CPT code appears in (a code counts once per case).
+
+    Codes are counted in order of first appearance (dict.fromkeys, not a set, whose order follows Python's per-process
+    string hashing), so that ``most_common`` breaks ties the same way in every run."""
+    icd = Counter(code for codes in frame["icd10"] for code in dict.fromkeys(codes))
+    cpt = Counter(code for lines in frame["cpt_lines"] for code in dict.fromkeys(line["cpt"] for line in lines))
     return icd, cpt
 
 

@@ -257,10 +257,11 @@ def load_for_training(model_dir: str | Path, settings: Mapping):
     """The base model ready for LoRA: 4-bit NF4 (the paper) or dense, in train mode, with the 4-bit guard attached."""
     from transformers import AutoModelForCausalLM
 
+    from claimbench.models.attention import available_attention
     from claimbench.models.quantization import load_4bit_for_training, torch_dtype
 
     quant, t = settings["quantization"], settings["training"]
-    attn = t.get("attn_implementation") or None
+    attn = available_attention(t.get("attn_implementation") or None)[0]  # sdpa where flash-attn cannot run (logged)
     device_map = None
     if torch.cuda.is_available() and not t.get("deepspeed"):
         # One process per GPU without ZeRO-3: each loads the whole 4-bit model on its own device.

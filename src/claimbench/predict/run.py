@@ -212,8 +212,14 @@ def predict_llm(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out:
     With ``conf["launch"]`` naming an accelerate config, the cases are split across ``num_processes`` processes
     (one model copy per GPU, as in the paper) by ``claimbench.predict.worker``; otherwise they run in this process.
     """
+    from claimbench.models.attention import available_attention
     from claimbench.models.launch import uses_accelerate
 
+    # flash_attention_2 where it can run, else sdpa with a note (meta: attention_note). Resolved before the run key,
+    # so that a later run with flash-attn regenerates instead of resuming sdpa outputs.
+    attn, attention_note = available_attention((conf.get("load") or {}).get("attn_implementation"))
+    if attention_note:
+        conf = {**conf, "load": {**conf["load"], "attn_implementation": attn}}
     launch = conf.get("launch") or {}
     ids = [str(e) for e in cases["encounter_id"]]
     if uses_accelerate(launch):
@@ -225,6 +231,7 @@ def predict_llm(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out:
     meta.update(_summary(records))
     meta.update(facts)
     meta["n_hit_max_new_tokens"] = sum(bool(r.get("hit_max_new_tokens")) for r in records)
+    meta["attention_note"] = attention_note
     _write_meta(meta_out, meta)
     return meta
 
