@@ -15,6 +15,7 @@ validate(config, "config/schema.yaml")
 
 # Every job imports this checkout's library, whether or not it was pip-installed, and never reaches a model hub.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from claimbench.audit.codeversion import add_code_versions
 from claimbench.offline import prepare_workflow_env
 
 prepare_workflow_env(workflow.basedir)
@@ -30,6 +31,9 @@ include: "rules/cohort.smk"
 include: "rules/evaluate.smk"
 include: "rules/querybench.smk"
 include: "rules/report.smk"
+
+# Every scripted rule gets params `code` (its script + library code version): a library edit reruns what it affects.
+add_code_versions(workflow)
 
 
 rule all:

@@ -1,0 +1,162 @@
+"""The code version of a rule: one hash over its script, the claimbench modules the script imports (transitively)
+and the package data files those modules name.
+
+Python sources are hashed as their syntax tree without docstrings and positions, so an edit to a comment, a
+docstring or the layout leaves the version unchanged, and any edit to what the code does changes it. Imports are
+found statically (every ``import`` / ``from ... import`` anywhere in a module, including inside functions), so a
+module imported only on one branch still counts. Data files (``prompts.yaml``, the paper's CSVs) count when a
+module's string constants name them (``"data/prompts.yaml"``, ``f"data/paper003_{name}.csv"``).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE = "claimbench"
+_DOCSTRING_HOLDERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    version: str  # 16 hex digits of sha256 over ``files``
+    files: dict[str, str]  # path relative to the checkout -> sha256 of its normalised content
+
+
+def code_version(script: str | os.PathLike, root: str | os.PathLike) -> CodeVersion:
+    """The version of ``script`` (a rule's script) in the checkout at ``root`` (its library is ``root/src``)."""
+    root = Path(root).resolve()
+    script = Path(script).resolve()
+    return _code_version(script, root)
+
+
+@lru_cache(maxsize=None)
+def _code_version(script: Path, root: Path) -> CodeVersion:
+    src = root / "src"
+    files = {script}
+    pending = [(script, None)]
+    while pending:
+        path, module = pending.pop()
+        for found in _imported_files(path, module, src):
+            if found not in files:
+                files.add(found)
+                pending.append((found, _module_name(found, src)))
+    data = _named_data_files(files, src)
+    hashes = {_relative(path, root): _source_hash(path) for path in files}
+    hashes.update({_relative(path, root): _bytes_hash(path) for path in data})
+    digest = hashlib.sha256("".join(f"{name}\0{value}\n" for name, value in sorted(hashes.items())).encode())
+    return CodeVersion(version=digest.hexdigest()[:16], files=dict(sorted(hashes.items())))
+
+
+def normalised_source(path: str | os.PathLike) -> str:
+    """The module's syntax tree without docstrings or line numbers: what the code does, not how it is laid out."""
+    tree = _parse(Path(path))
+    for node in ast.walk(tree):
+        if isinstance(node, _DOCSTRING_HOLDERS) and node.body and _is_docstring(node.body[0]):
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _parse(path: Path) -> ast.Module:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as error:
+        raise SyntaxError(f"{path}: cannot compute its code version: {error}") from error
+
+
+def _source_hash(path: Path) -> str:
+    return hashlib.sha256(normalised_source(path).encode()).hexdigest()
+
+
+def _bytes_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _module_name(path: Path, src: Path) -> str:
+    parts = list(path.relative_to(src).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _module_file(name: str, src: Path) -> Path | None:
+    base = src.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _with_parents(name: str, src: Path) -> list[Path]:
+    """The module's file and every package ``__init__`` above it (importing a.b.c runs a and a.b first)."""
+    parts = name.split(".")
+    found = [_module_file(".".join(parts[:i]), src) for i in range(1, len(parts) + 1)]
+    return [path for path in found if path is not None]
+
+
+def _imported_files(path: Path, module: str | None, src: Path) -> list[Path]:
+    """Files of the claimbench modules ``path`` imports; ``module`` is its dotted name (None for a script)."""
+    is_package = path.name == "__init__.py"
+    names = []
+    for node in ast.walk(_parse(path)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolved against the importing module's package
+                if module is None:
+                    continue
+                package = module.split(".") if is_package else module.split(".")[:-1]
+                package = package[: len(package) - (node.level - 1)]
+                base = ".".join(package + ([node.module] if node.module else []))
+            names.append(base)
+            names += [f"{base}.{alias.name}" for alias in node.names]  # `from pkg import submodule`
+    found = []
+    for name in names:
+        if name == PACKAGE or name.startswith(PACKAGE + "."):
+            found += _with_parents(name, src)
+    return found
+
+
+def _named_data_files(files: set[Path], src: Path) -> set[Path]:
+    """Package data files (not Python) that the string constants of ``files`` name."""
+    candidates = [path for path in (src / PACKAGE).rglob("*") if path.is_file() and path.suffix not in (".py", ".pyc")]
+    whole, prefixes = set(), set()
+    for path in files:
+        for node in ast.walk(_parse(path)):
+            if isinstance(node, ast.JoinedStr):
+                prefixes.update(
+                    value.value.rsplit("/", 1)[-1] for value in node.values
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str)
+                )
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                whole.add(node.value)
+    prefixes = {prefix for prefix in prefixes if len(prefix) >= 4}
+    return {
+        path for path in candidates
+        if any(path.name in text for text in whole) or any(path.name.startswith(prefix) for prefix in prefixes)
+    }
+
+
+def add_code_versions(workflow) -> None:
+    """Add params ``code`` = {script, version} to every scripted rule of a Snakemake workflow (the Snakefile calls
+    this once, after every rule is defined). Snakemake's params trigger then reruns exactly the rules whose code
+    changed, and what follows them; the job's provenance record lists the files behind the version."""
+    root = workflow.basedir
+    for rule in workflow.rules:
+        if rule.script:
+            script = os.path.relpath(os.path.join(rule.basedir.get_path_or_uri(secret_free=True), rule.script), root)
+            rule.set_params(code={"script": script, "version": code_version(os.path.join(root, script), root).version})
