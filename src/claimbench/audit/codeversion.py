@@ -14,7 +14,6 @@ import ast
 import hashlib
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = "claimbench"
@@ -29,13 +28,7 @@ class CodeVersion:
 
 def code_version(script: str | os.PathLike, root: str | os.PathLike) -> CodeVersion:
     """The version of ``script`` (a rule's script) in the checkout at ``root`` (its library is ``root/src``)."""
-    root = Path(root).resolve()
-    script = Path(script).resolve()
-    return _code_version(script, root)
-
-
-@lru_cache(maxsize=None)
-def _code_version(script: Path, root: Path) -> CodeVersion:
+    root, script = Path(root).resolve(), Path(script).resolve()
     src = root / "src"
     files = {script}
     pending = [(script, None)]
@@ -160,3 +153,24 @@ def add_code_versions(workflow) -> None:
         if rule.script:
             script = os.path.relpath(os.path.join(rule.basedir.get_path_or_uri(secret_free=True), rule.script), root)
             rule.set_params(code={"script": script, "version": code_version(os.path.join(root, script), root).version})
+
+
+def library_calls(script: str | os.PathLike) -> list[str]:
+    """The claimbench functions a script calls (``claimbench.evaluation.pipeline.summarize``): its "made by" line."""
+    tree = _parse(Path(script))
+    imported = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PACKAGE) and not node.level:
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    called = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in imported:
+            called.append(imported[node.func.id])
+        elif (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+              and node.func.value.id in imported):  # `from claimbench import cohort` ... cohort.figure1(...)
+            called.append(f"{imported[node.func.value.id]}.{node.func.attr}")
+    skip = {"claimbench.logs.redirect_to_log"}  # every script's first line, not what it computes
+    return [name for name in dict.fromkeys(called) if name not in skip]

@@ -20,12 +20,12 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from claimbench.audit.codeversion import code_version
+from claimbench.audit.codeversion import code_version, library_calls
 from claimbench.audit.hashing import sha256_file, sha256_path, stat_signature
 
 RECORDS = Path("results/provenance")  # relative to the workflow's working directory, like every rule's paths
 LOCK_FILE = "requirements.lock"
-CODE_PARAM = "code"  # the params entry rules/common.smk adds to every scripted rule: {script, version}
+CODE_PARAM = "code"  # the params entry add_code_versions (codeversion.py) gives every scripted rule
 
 
 def now() -> str:
@@ -119,7 +119,7 @@ class JobRecord:
         root = Path(smk.scriptdir).resolve().parent if smk.scriptdir else Path.cwd()
         params = {name: _plain(value) for name, value in smk.params.items()}
         code = params.pop(CODE_PARAM, None)
-        files = code_version(root / code["script"], root).files if code else {}
+        script = root / code["script"] if code else None
         producers = load_records()
         record = {
             "rule": smk.rule,
@@ -130,7 +130,7 @@ class JobRecord:
             "outputs": [{"name": name, **describe(path)} for name, path in _named(smk.output)],
             "params": params,
             "seeds": seeds(params),
-            "code": {**(code or {}), "files": files},
+            "code": {**code, "calls": library_calls(script), "files": code_version(script, root).files} if code else {},
             "git": git_state(root),
             "environment": {"lock": LOCK_FILE, "lock_sha256": lock_hash(root), "python": platform.python_version(),
                             "platform": platform.platform()},
