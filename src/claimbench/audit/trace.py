@@ -4,6 +4,7 @@ changed since it was built (``claimbench trace`` / ``claimbench verify``)."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,10 +43,16 @@ def _mentions(path: str, name: str) -> bool:
 class Audit:
     """The job records of a run in the checkout ``root`` (paths in records are relative to it)."""
 
-    def __init__(self, root: str | Path = "."):
+    def __init__(self, root: str | Path = ".", inputs: dict[str, str] | None = None):
+        """``inputs``: the report's inputs (name -> path) while it is being rendered, before its own record exists;
+        otherwise they are read from the record of the render rule."""
         self.root = Path(root)
         self.index = {path: (file.relative_to(self.root).as_posix(), record)
                       for path, (file, record) in load_records(self.root / RECORDS).items()}
+        self.report_file, self.report, self._items = None, None, None
+        if inputs is not None:
+            self.inputs = {name: Path(os.path.relpath(path, self.root)).as_posix() for name, path in inputs.items()}
+            return
         reports = [(file, record) for file, record in self.index.values() if record["rule"] == REPORT_RULE]
         if not reports:
             raise FileNotFoundError(
@@ -53,7 +60,6 @@ class Audit:
             )
         self.report_file, self.report = reports[0]
         self.inputs = {entry["name"]: entry["path"] for entry in self.report["inputs"] if entry["name"]}
-        self._items = None
 
     # -- items ---------------------------------------------------------------------------------------------------
     def items(self) -> list[Item]:
@@ -96,7 +102,7 @@ class Audit:
                     continue  # another configuration's file: not under this item
                 visit(item["path"], depth + 1, item)
 
-        consumed = {entry["path"]: entry for entry in self.report["inputs"]}
+        consumed = {entry["path"]: entry for entry in (self.report or {}).get("inputs", [])}
         for path in paths:
             visit(path, 0, consumed.get(path))
         return nodes
