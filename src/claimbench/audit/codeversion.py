@@ -1,7 +1,9 @@
 """The code version of a rule: one hash over its script, the claimbench modules the script imports (transitively)
 and the package data files those modules name.
 
-Python sources are hashed as their syntax tree without docstrings and positions, so an edit to a comment, a
+The job recorder (``claimbench.audit.record`` and what it uses) is left out: it observes jobs and cannot change
+their outputs. A rule may name further sources whose imports count: the report's ``.qmd`` files, whose Python
+chunks import the library. Python sources are hashed as their syntax tree without docstrings and positions, so an edit to a comment, a
 docstring or the layout leaves the version unchanged, and any edit to what the code does changes it. Imports are
 found statically (every ``import`` / ``from ... import`` anywhere in a module, including inside functions), so a
 module imported only on one branch still counts. Data files (``prompts.yaml``, the paper's CSVs) count when a
@@ -13,10 +15,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE = "claimbench"
+# The job recorder, which every script starts and which cannot change what a rule computes: left out, so that
+# improving the records does not rerun the whole workflow.
+OBSERVERS = ("claimbench.audit.record", "claimbench.audit.hashing", "claimbench.audit.codeversion")
+QMD_CHUNK = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 _DOCSTRING_HOLDERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -26,12 +33,13 @@ class CodeVersion:
     files: dict[str, str]  # path relative to the checkout -> sha256 of its normalised content
 
 
-def code_version(script: str | os.PathLike, root: str | os.PathLike) -> CodeVersion:
-    """The version of ``script`` (a rule's script) in the checkout at ``root`` (its library is ``root/src``)."""
+def code_version(script: str | os.PathLike, root: str | os.PathLike, sources=()) -> CodeVersion:
+    """The version of ``script`` (a rule's script) in the checkout at ``root`` (its library is ``root/src``);
+    ``sources``: further files the job runs code from (``.qmd``)."""
     root, script = Path(root).resolve(), Path(script).resolve()
     src = root / "src"
-    files = {script}
-    pending = [(script, None)]
+    files = {script, *(Path(source).resolve() for source in sources)}
+    pending = [(path, None) for path in files]
     while pending:
         path, module = pending.pop()
         for found in _imported_files(path, module, src):
@@ -59,8 +67,11 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 
 def _parse(path: Path) -> ast.Module:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".qmd":  # a Quarto document: its Python chunks, in order
+        text = "\n".join(chunk.group(1) for chunk in QMD_CHUNK.finditer(text))
     try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        return ast.parse(text, filename=str(path))
     except SyntaxError as error:
         raise SyntaxError(f"{path}: cannot compute its code version: {error}") from error
 
@@ -119,7 +130,7 @@ def _imported_files(path: Path, module: str | None, src: Path) -> list[Path]:
             names += [f"{base}.{alias.name}" for alias in node.names]  # `from pkg import submodule`
     found = []
     for name in names:
-        if name == PACKAGE or name.startswith(PACKAGE + "."):
+        if (name == PACKAGE or name.startswith(PACKAGE + ".")) and not name.startswith(OBSERVERS):
             found += _with_parents(name, src)
     return found
 
@@ -152,7 +163,14 @@ def add_code_versions(workflow) -> None:
     for rule in workflow.rules:
         if rule.script:
             script = os.path.relpath(os.path.join(rule.basedir.get_path_or_uri(secret_free=True), rule.script), root)
-            rule.set_params(code={"script": script, "version": code_version(os.path.join(root, script), root).version})
+            sources = code_sources(rule)
+            version = code_version(os.path.join(root, script), root, [os.path.join(root, s) for s in sources]).version
+            rule.set_params(code={"script": script, "sources": sources, "version": version})
+
+
+def code_sources(rule) -> list[str]:
+    """The ``.qmd`` files among a rule's inputs (plain paths only): the report's chunks run library code too."""
+    return sorted(str(path) for path in rule.input if isinstance(path, str) and str(path).endswith(".qmd"))
 
 
 def library_calls(script: str | os.PathLike) -> list[str]:

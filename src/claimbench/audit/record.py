@@ -130,7 +130,9 @@ class JobRecord:
             "outputs": [{"name": name, **describe(path)} for name, path in _named(smk.output)],
             "params": params,
             "seeds": seeds(params),
-            "code": {**code, "calls": library_calls(script), "files": code_version(script, root).files} if code else {},
+            "code": {**code, "calls": library_calls(script),
+                     "files": code_version(script, root, [root / s for s in code.get("sources", [])]).files}
+            if code else {},
             "git": git_state(root),
             "environment": {"lock": LOCK_FILE, "lock_sha256": lock_hash(root), "python": platform.python_version(),
                             "platform": platform.platform()},
