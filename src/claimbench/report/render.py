@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.MULTILINE)
+FIGURE_NUMBERS = Path(__file__).with_name("figure_numbers.lua")
 CHUNK = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
 
@@ -126,6 +127,7 @@ def _pandoc(markdown: Path, out: Path, fmt: str, meta: dict, cwd: Path) -> None:
     args = ["--standalone", f"--resource-path={cwd}", "--toc"]
     if fmt == "html":
         args.append("--embed-resources")
+        args.append(f"--lua-filter={FIGURE_NUMBERS}")  # Typst numbers the PDF's figures itself
     if fmt == "typst":
         args.append("--variable=header-includes:#show figure: set block(breakable: true)")  # long tables may break
         args.append("--variable=header-includes:#show table: set text(size: 7pt)")  # wide tables fit the page
