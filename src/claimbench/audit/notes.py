@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from claimbench.audit.items import FIGURES, TABLES
-from claimbench.audit.record import LOCK_FILE, RECORDS, git_state, lock_hash
+from claimbench.audit.record import LOCK_FILES, RECORDS, git_state, lock_hash
 from claimbench.audit.trace import Audit, made_by
 
 
@@ -65,7 +65,8 @@ def appendix(inputs: dict[str, Path], root: str | Path | None = None) -> tuple[s
         })
     git = git_state(audit.root)
     lock = lock_hash(audit.root)
-    text = (f"Environment: `{LOCK_FILE}` sha256 `{lock or 'absent'}`. Git commit `{git.get('commit') or 'unknown'}`"
+    locks = " + ".join(f"`{name}`" for name in LOCK_FILES)
+    text = (f"Environment: {locks}, hash `{lock or 'absent'}`. Git commit `{git.get('commit') or 'unknown'}`"
             f"{' with uncommitted changes' if git.get('dirty') else ''}. Each file below was recorded by the job that "
             "made it, with its full sha256 and its inputs' hashes, params, code version and seeds (`results/provenance/`); "
             "`claimbench trace <item>` prints an item's chain down to the raw extract, and `claimbench verify` "

@@ -12,6 +12,7 @@ producer's record (models are large); ``claimbench verify`` re-hashes everything
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ from claimbench.audit.hashing import sha256_file, sha256_path, stat_signature
 
 RECORDS = Path("results/provenance")  # relative to the workflow's working directory, like every rule's paths
 LOCK_FILE = "requirements.lock"
+LOCK_FILES = (LOCK_FILE, "requirements-nodeps.lock")  # what setup.sh installs, in order
 CODE_PARAM = "code"  # the params entry add_code_versions (codeversion.py) gives every scripted rule
 
 
@@ -44,8 +46,11 @@ def git_state(root: str | os.PathLike) -> dict:
 
 
 def lock_hash(root: str | os.PathLike) -> str | None:
-    lock = Path(root) / LOCK_FILE
-    return sha256_file(lock) if lock.is_file() else None
+    """The locked environment's hash: sha256 over the lock files' own sha256s (None without a lock)."""
+    locks = [Path(root) / name for name in LOCK_FILES]
+    if not all(lock.is_file() for lock in locks):
+        return None
+    return hashlib.sha256("".join(f"{lock.name} {sha256_file(lock)}\n" for lock in locks).encode()).hexdigest()
 
 
 def record_path(rule: str, wildcards: dict) -> Path:
@@ -134,7 +139,7 @@ class JobRecord:
                      "files": code_version(script, root, [root / s for s in code.get("sources", [])]).files}
             if code else {},
             "git": git_state(root),
-            "environment": {"lock": LOCK_FILE, "lock_sha256": lock_hash(root), "python": platform.python_version(),
+            "environment": {"lock": list(LOCK_FILES), "lock_sha256": lock_hash(root), "python": platform.python_version(),
                             "platform": platform.platform()},
             "threads": smk.threads,
             "resources": {key: value for key, value in smk.resources.items() if not key.startswith("_")},

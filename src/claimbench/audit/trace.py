@@ -135,7 +135,8 @@ class Audit:
                                                 "since replaced: rerun the workflow"))
             code = record.get("code") or {}
             if code.get("script") and (self.root / code["script"]).exists():
-                now = code_version(self.root / code["script"], self.root).version
+                sources = [self.root / source for source in code.get("sources", [])]
+                now = code_version(self.root / code["script"], self.root, sources).version
                 if now != code.get("version"):
                     for entry in record["outputs"]:
                         findings.append(Finding("code", entry["path"], f"rule {record['rule']}: code version {now} "
