@@ -17,8 +17,12 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+# Snakemake marks a directory output with this empty file after the job ends: not part of what the job made.
+SNAKEMAKE_MARKER = ".snakemake_timestamp"
+
+
 def _files(path: Path) -> list[Path]:
-    return sorted(item for item in path.rglob("*") if item.is_file())
+    return sorted(item for item in path.rglob("*") if item.is_file() and item.name != SNAKEMAKE_MARKER)
 
 
 def sha256_path(path: str | os.PathLike) -> str:

@@ -1,8 +1,8 @@
 """The report's items (its tables' cells and its figures) by id, and where each one's value is read.
 
 An id is ``<family>/<key>/.../<column>``, e.g. ``table2/ft-medium/icd10/f1`` (configuration, component, metric),
-``table1/sex/F``, ``bootstrap/base/cpt/recall``, ``training/ft-mini/wall_time_s``, ``querybench-exact_match/<row>/<column>``
-or a figure: ``figure1``. Each family names the report input (a key of the render rule's inputs, REPORT_INPUTS)
+``table1/sex/F``, ``bootstrap/base/cpt/recall/mean``, ``training/ft-mini/hours``,
+``querybench/tiny-llama/free/0.2/icd9cm/exact_match/value``, or a figure: ``figure1``. Each family names the report input (a key of the render rule's inputs, REPORT_INPUTS)
 that holds it, so an item leads to one file and from there, through the job records, to the raw extract.
 """
 
@@ -31,6 +31,7 @@ class Table:
     values: tuple[str, ...] | None = None  # value columns (None: every non-key column); a column's name ends the id
     configuration_key: str | None = "configuration"  # narrows the trace to this configuration's files
     drop_empty_key: bool = True
+    cited_column: str | None = None  # rows whose value here says "cited" are the paper's, not this run's: no items
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,12 @@ TABLES = {
     "table1": Table("table1", ("characteristic", "level"), ("value",), configuration_key=None, drop_empty_key=False),
     "table2": Table("eval_table2", ("configuration", "component", "metric"), ("value",)),
     "bootstrap": Table("eval_bootstrap_intervals", ("configuration", "component", "metric")),
-    "training": Table("eval_training", ("configuration",)),
-    "querybench-exact_match": Table("querybench_exact_match", ("system",), configuration_key=None),
-    "querybench-summary": Table("querybench_summary", ("model", "system", "mode", "temperature"), configuration_key=None),
+    "training": Table("eval_training", ("configuration",), ("hours", "trainable_params", "total_params",
+                      "trainable_share", "trainable_params_paper_convention", "trainable_share_paper_convention")),
+    "querybench": Table("querybench_summary", ("model", "mode", "temperature", "system", "metric"),
+                        ("value", "ci_low", "ci_high", "n"), configuration_key=None),
+    "querybench-exact_match": Table("querybench_exact_match", ("Source", "Model"), configuration_key=None,
+                                    cited_column="Source"),
 }
 FIGURES = {
     "figure1": Figure("figure1", ("token_lengths",)),
@@ -83,6 +87,8 @@ def _table_items(family: str, spec: Table, path: str) -> list[Item]:
     for row in frame.to_dict("records"):
         if spec.drop_empty_key and any(not row[key] for key in spec.keys):
             continue  # e.g. Table 2's paper-only columns: nothing of this run to trace
+        if spec.cited_column and "cited" in row[spec.cited_column]:
+            continue
         keys = [TABLE1_SLUGS.get(row[key], row[key]) if family == "table1" else row[key] for key in spec.keys]
         stem = "/".join(slug(key) for key in keys if slug(key))
         focus = row.get(spec.configuration_key) if spec.configuration_key else None

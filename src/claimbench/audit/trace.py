@@ -25,6 +25,7 @@ class Node:
     record_file: str | None = None  # the job record of the rule that made it
     record: dict | None = None
     repeated: bool = False  # shown above already
+    same_job: bool = False  # made by a job shown above (another output of it): its inputs are listed there
 
 
 @dataclass
@@ -83,7 +84,7 @@ class Audit:
     def chain(self, paths: list[str], focus: str | None = None) -> list[Node]:
         """Depth-first from ``paths`` to the files nothing recorded made (the raw extract, packaged models)."""
         others = self._configurations() - {focus} if focus else set()
-        nodes, seen = [], set()
+        nodes, seen, jobs = [], set(), set()
 
         def visit(path: str, depth: int, recorded: dict | None):
             made = self.index.get(path)
@@ -97,6 +98,10 @@ class Audit:
             if node.repeated or not made:
                 return
             seen.add(path)
+            node.same_job = made[0] in jobs
+            jobs.add(made[0])
+            if node.same_job:
+                return
             for item in made[1]["inputs"]:
                 if focus and any(_mentions(item["path"], name) for name in others) and not _mentions(item["path"], focus):
                     continue  # another configuration's file: not under this item
@@ -131,8 +136,9 @@ class Audit:
                 if made:
                     sha = next(item for item in made[1]["outputs"] if item["path"] == entry["path"])["sha256"]
                     if sha != entry["sha256"]:
-                        findings.append(Finding("stale", entry["path"], f"{file} used a version that {made[0]} has "
-                                                "since replaced: rerun the workflow"))
+                        findings.append(Finding("stale", entry["path"], f"{file} recorded sha256 {entry['sha256']}, "
+                                                f"{made[0]} {sha}: one job ran again after the other; rerun the "
+                                                "workflow"))
             code = record.get("code") or {}
             if code.get("script") and (self.root / code["script"]).exists():
                 sources = [self.root / source for source in code.get("sources", [])]
@@ -195,6 +201,9 @@ def format_trace(item: Item, nodes: list[Node], audit: Audit) -> str:
             continue
         record = node.record
         git = record.get("git") or {}
+        if node.same_job:
+            lines.append(f"{pad}  <- the same job as above: {made_by(record)}")
+            continue
         lines.append(f"{pad}  <- {made_by(record)}")
         lines.append(f"{pad}     ran {record['start']} .. {record['end']}, threads {record.get('threads')}, "
                      f"git {git.get('commit')}{' dirty' if git.get('dirty') else ''}; record {node.record_file}")
@@ -220,17 +229,20 @@ def format_findings(findings: list[Finding], audit: Audit) -> str:
 
 
 def _item_list(item_ids: list[str], audit: Audit) -> str:
-    """Item ids, a whole family written once as ``table2/* (all 60)``."""
+    """Item ids, each group that is hit whole written once: ``table2/ft-mini/* (19)``, ``figure3``."""
     if not item_ids:
         return "none"
-    families: dict[str, list[str]] = {}
-    for item in audit.items():
-        families.setdefault(item.id.split("/", 1)[0], []).append(item.id)
-    chosen, parts = set(item_ids), []
-    for family, ids in families.items():
-        hit = [item_id for item_id in ids if item_id in chosen]
-        if hit and len(hit) == len(ids) and len(ids) > 1:
-            parts.append(f"{family}/* (all {len(ids)})")
-        else:
-            parts += hit
+    every = [item.id for item in audit.items()]
+    chosen, parts, done = set(item_ids), [], set()
+    for item_id in every:
+        if item_id not in chosen or item_id in done:
+            continue
+        steps = item_id.split("/")
+        for depth in range(1, len(steps) + 1):  # the widest prefix whose items are all hit
+            prefix = "/".join(steps[:depth])
+            group = [other for other in every if other == prefix or other.startswith(prefix + "/")]
+            if all(other in chosen for other in group):
+                parts.append(item_id if len(group) == 1 else f"{prefix}/* ({len(group)})")
+                done.update(group)
+                break
     return ", ".join(parts)
