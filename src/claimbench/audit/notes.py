@@ -58,7 +58,7 @@ def appendix(inputs: dict[str, Path], root: str | Path | None = None) -> tuple[s
         made = audit.index.get(path)
         entry = next((item for item in made[1]["outputs"] if item["path"] == path), {}) if made else {}
         rows.append({
-            "Items": ITEM_PATTERNS.get(name, "—"),
+            "Items": f"`{ITEM_PATTERNS[name]}`" if name in ITEM_PATTERNS else "—",
             "File": path,
             "sha256 (first 16)": entry.get("sha256", "not recorded")[:16],
             "Made by": made_by(made[1]) if made else "no job record",

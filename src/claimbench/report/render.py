@@ -22,6 +22,7 @@ import yaml
 
 INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.MULTILINE)
 FIGURE_NUMBERS = Path(__file__).with_name("figure_numbers.lua")
+PDF_TABLES = Path(__file__).with_name("pdf_tables.lua")
 CHUNK = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
 
@@ -131,6 +132,8 @@ def _pandoc(markdown: Path, out: Path, fmt: str, meta: dict, cwd: Path) -> None:
     if fmt == "typst":
         args.append("--variable=header-includes:#show figure: set block(breakable: true)")  # long tables may break
         args.append("--variable=header-includes:#show table: set text(size: 7pt)")  # wide tables fit the page
+        args.append("--variable=header-includes:#show table: set par(justify: false)")  # no stretched narrow cells
+        args.append(f"--lua-filter={PDF_TABLES}")  # columns sized to content; long names wrap
     for key in ("title", "subtitle", "date"):
         if meta.get(key):
             args.append(f"--metadata={key}:{meta[key]}")
