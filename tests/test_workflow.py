@@ -146,9 +146,9 @@ def test_verify_passes_and_names_a_changed_byte_and_its_items(smoke_run):
 
 @pytest.mark.workflow
 def test_table2_equals_a_recomputation_from_the_prediction_files(smoke_run):
-    """Per case: M = generated codes, P = billed codes; precision |M∩P|/|M|, recall |M∩P|/|P| (both empty: 1, one
-    empty: 0), averaged over the whole test split (a case without a prediction line answered nothing); F1 from the
-    two means. Codes are read with the library's parser; everything else is recomputed here."""
+    """Per case: M = generated codes, P = billed codes; precision |M∩P|/|M|, recall |M∩P|/|P| (one empty: 0; both
+    empty: 1 inside a parseable claim, else 0), averaged over the whole test split (a case without a prediction line
+    answered nothing); F1 from the two means. Codes are read with the library's parser; the rest is recomputed here."""
     import json
 
     import pandas as pd
@@ -178,10 +178,11 @@ def test_table2_equals_a_recomputation_from_the_prediction_files(smoke_run):
                 "cpt": {line["cpt"] for line in case["cpt_lines"]},
                 "modifier": {(line["cpt"], m) for line in case["cpt_lines"] for m in line["modifiers"]},
             }
+            answered = bool(predicted["icd10"] or predicted["cpt"])  # a parseable claim
             for component, scored in scores.items():
                 m, p = predicted[component], gold[component]
                 if not m and not p:
-                    scored.append((1.0, 1.0, True))
+                    scored.append((1.0, 1.0, True) if answered else (0.0, 0.0, False))
                 elif not m or not p:
                     scored.append((0.0, 0.0, False))
                 else:
