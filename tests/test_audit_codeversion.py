@@ -76,3 +76,20 @@ def test_a_syntax_error_names_the_file(tmp_path):
     bad.write_text("def broken(:\n")
     with pytest.raises(SyntaxError, match="bad.py"):
         code_version(bad, tmp_path)
+
+
+def test_an_import_inside_a_function_counts_only_when_the_function_is_used(tmp_path):
+    package = tmp_path / "src/claimbench"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "heavy.py").write_text("def score():\n    return 1\n")
+    (package / "mod.py").write_text(
+        "def light():\n    return 0\n\n\ndef uses_heavy():\n    from claimbench.heavy import score\n\n    return score()\n"
+    )
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts/light.py").write_text("from claimbench.mod import light\n\nlight()\n")
+    (tmp_path / "scripts/heavy.py").write_text("from claimbench.mod import uses_heavy\n\nuses_heavy()\n")
+    light = code_version(tmp_path / "scripts/light.py", tmp_path).files
+    heavy = code_version(tmp_path / "scripts/heavy.py", tmp_path).files
+    assert "src/claimbench/mod.py" in light and "src/claimbench/heavy.py" not in light
+    assert "src/claimbench/heavy.py" in heavy

@@ -1,13 +1,15 @@
 """The code version of a rule: one hash over its script, the claimbench modules the script imports (transitively)
 and the package data files those modules name.
 
-The job recorder (``claimbench.audit.record`` and what it uses) is left out: it observes jobs and cannot change
-their outputs. A rule may name further sources whose imports count: the report's ``.qmd`` files, whose Python
-chunks import the library. Python sources are hashed as their syntax tree without docstrings and positions, so an edit to a comment, a
+Python sources are hashed as their syntax tree without docstrings and positions, so an edit to a comment, a
 docstring or the layout leaves the version unchanged, and any edit to what the code does changes it. Imports are
-found statically (every ``import`` / ``from ... import`` anywhere in a module, including inside functions), so a
-module imported only on one branch still counts. Data files (``prompts.yaml``, the paper's CSVs) count when a
-module's string constants name them (``"data/prompts.yaml"``, ``f"data/paper003_{name}.csv"``).
+found statically: every module-level ``import``, and an import inside a function when anything in the closure refers
+to that function by name (a module imported on one branch still counts, while a module that imports the evaluation
+inside one function does not tie every user of its other functions to the evaluation). Data files
+(``prompts.yaml``, the paper's CSVs) count when a module's string constants name them (``"data/prompts.yaml"``,
+``f"data/paper003_{name}.csv"``). A rule may name further sources whose imports count: the report's ``.qmd`` files,
+whose Python chunks import the library. The job recorder (``claimbench.audit.record`` and what it uses) is left out:
+it observes jobs and cannot change their outputs.
 """
 
 from __future__ import annotations
@@ -38,17 +40,19 @@ def code_version(script: str | os.PathLike, root: str | os.PathLike, sources=())
     ``sources``: further files the job runs code from (``.qmd``)."""
     root, script = Path(root).resolve(), Path(script).resolve()
     src = root / "src"
-    files = {script, *(Path(source).resolve() for source in sources)}
-    pending = [(path, None) for path in files]
-    while pending:
-        path, module = pending.pop()
-        for found in _imported_files(path, module, src):
-            if found not in files:
-                files.add(found)
-                pending.append((found, _module_name(found, src)))
-    data = _named_data_files(files, src)
-    hashes = {_relative(path, root): _source_hash(path) for path in files}
-    hashes.update({_relative(path, root): _bytes_hash(path) for path in data})
+    start = {script, *(Path(source).resolve() for source in sources)}
+    files = set(start)
+    while True:  # to a fixed point: new files may refer to functions whose imports then count
+        referenced = set().union(*(_analyse(path).names for path in files))
+        found = {
+            imported for path in files
+            for imported in _imported_files(path, None if path in start else _module_name(path, src), src, referenced)
+        }
+        if found <= files:
+            break
+        files |= found
+    hashes = {_relative(path, root): _analyse(path).digest for path in files}
+    hashes.update({_relative(path, root): _bytes_hash(path) for path in _named_data_files(files, src)})
     digest = hashlib.sha256("".join(f"{name}\0{value}\n" for name, value in sorted(hashes.items())).encode())
     return CodeVersion(version=digest.hexdigest()[:16], files=dict(sorted(hashes.items())))
 
@@ -60,6 +64,59 @@ def normalised_source(path: str | os.PathLike) -> str:
         if isinstance(node, _DOCSTRING_HOLDERS) and node.body and _is_docstring(node.body[0]):
             node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree, include_attributes=False)
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """What one source file contributes: its normalised hash, its imports and the strings that may name data."""
+
+    digest: str
+    # (module, relative level, names, enclosing function or None); `import a.b` -> (a.b, 0, (), None)
+    imports: tuple[tuple[str, int, tuple[str, ...], str | None], ...]
+    names: frozenset[str]  # identifiers the code refers to (names, attributes, imported names)
+    strings: frozenset[str]
+    prefixes: frozenset[str]  # constant heads of f-strings' last path part, e.g. "paper003_"
+
+
+_ANALYSES: dict[tuple[str, int, int], _Analysis] = {}  # by (path, mtime, size): the Snakefile asks for ~30 scripts
+
+
+def _analyse(path: Path) -> _Analysis:
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _ANALYSES:
+        tree = _parse(path)
+        owner = {}  # import node -> the innermost function around it
+        for function in ast.walk(tree):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(function):
+                    if isinstance(node, (ast.Import, ast.ImportFrom)):
+                        owner[node] = function.name  # walk goes outside-in, so the innermost one is set last
+        imports, names, strings, prefixes = [], set(), set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imports += [(alias.name, 0, (), owner.get(node)) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                imported = tuple(alias.name for alias in node.names)
+                imports.append((node.module or "", node.level, imported, owner.get(node)))
+                names.update(imported)
+            elif isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                names.add(node.attr)
+            elif isinstance(node, ast.JoinedStr):
+                prefixes.update(value.value.rsplit("/", 1)[-1] for value in node.values
+                                if isinstance(value, ast.Constant) and isinstance(value.value, str))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                strings.add(node.value)
+        _ANALYSES[key] = _Analysis(
+            digest=hashlib.sha256(normalised_source(path).encode()).hexdigest(),
+            imports=tuple(imports),
+            names=frozenset(names),
+            strings=frozenset(strings),
+            prefixes=frozenset(prefix for prefix in prefixes if len(prefix) >= 4),
+        )
+    return _ANALYSES[key]
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -74,10 +131,6 @@ def _parse(path: Path) -> ast.Module:
         return ast.parse(text, filename=str(path))
     except SyntaxError as error:
         raise SyntaxError(f"{path}: cannot compute its code version: {error}") from error
-
-
-def _source_hash(path: Path) -> str:
-    return hashlib.sha256(normalised_source(path).encode()).hexdigest()
 
 
 def _bytes_hash(path: Path) -> str:
@@ -111,23 +164,23 @@ def _with_parents(name: str, src: Path) -> list[Path]:
     return [path for path in found if path is not None]
 
 
-def _imported_files(path: Path, module: str | None, src: Path) -> list[Path]:
-    """Files of the claimbench modules ``path`` imports; ``module`` is its dotted name (None for a script)."""
+def _imported_files(path: Path, module: str | None, src: Path, referenced: set[str]) -> list[Path]:
+    """Files of the claimbench modules ``path`` imports; ``module`` is its dotted name (None for a script). An import
+    inside a function counts only when something in the closure refers to that function (``referenced``): a module
+    that imports the evaluation inside one function does not tie every user of its other functions to it."""
     is_package = path.name == "__init__.py"
     names = []
-    for node in ast.walk(_parse(path)):
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative: resolved against the importing module's package
-                if module is None:
-                    continue
-                package = module.split(".") if is_package else module.split(".")[:-1]
-                package = package[: len(package) - (node.level - 1)]
-                base = ".".join(package + ([node.module] if node.module else []))
-            names.append(base)
-            names += [f"{base}.{alias.name}" for alias in node.names]  # `from pkg import submodule`
+    for base, level, imported, function in _analyse(path).imports:
+        if function is not None and function not in referenced:
+            continue
+        if level:  # relative: resolved against the importing module's package
+            if module is None:
+                continue
+            package = module.split(".") if is_package else module.split(".")[:-1]
+            package = package[: len(package) - (level - 1)]
+            base = ".".join(package + ([base] if base else []))
+        names.append(base)
+        names += [f"{base}.{name}" for name in imported]  # `from pkg import submodule`
     found = []
     for name in names:
         if (name == PACKAGE or name.startswith(PACKAGE + ".")) and not name.startswith(OBSERVERS):
@@ -137,21 +190,13 @@ def _imported_files(path: Path, module: str | None, src: Path) -> list[Path]:
 
 def _named_data_files(files: set[Path], src: Path) -> set[Path]:
     """Package data files (not Python) that the string constants of ``files`` name."""
-    candidates = [path for path in (src / PACKAGE).rglob("*") if path.is_file() and path.suffix not in (".py", ".pyc")]
-    whole, prefixes = set(), set()
-    for path in files:
-        for node in ast.walk(_parse(path)):
-            if isinstance(node, ast.JoinedStr):
-                prefixes.update(
-                    value.value.rsplit("/", 1)[-1] for value in node.values
-                    if isinstance(value, ast.Constant) and isinstance(value.value, str)
-                )
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                whole.add(node.value)
-    prefixes = {prefix for prefix in prefixes if len(prefix) >= 4}
+    candidates = [path for path in (src / PACKAGE).rglob("*")
+                  if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts]
+    strings = set().union(*(_analyse(path).strings for path in files))
+    prefixes = set().union(*(_analyse(path).prefixes for path in files))
     return {
         path for path in candidates
-        if any(path.name in text for text in whole) or any(path.name.startswith(prefix) for prefix in prefixes)
+        if any(path.name in text for text in strings) or any(path.name.startswith(prefix) for prefix in prefixes)
     }
 
 
