@@ -14,6 +14,7 @@ configfile: "config.yaml"
 # Every job imports this checkout's library, whether or not it was pip-installed, and never reaches a model hub.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from claimbench.config_check import ConfigError, check_config
+from claimbench.audit.codeversion import add_code_versions
 from claimbench.offline import prepare_workflow_env
 
 # A bad configuration (wrong type, unknown model, missing weights, a bad code-set row) stops here, before any job
@@ -37,6 +38,9 @@ include: "rules/cohort.smk"
 include: "rules/evaluate.smk"
 include: "rules/querybench.smk"
 include: "rules/report.smk"
+
+# Every scripted rule gets params `code` (its script + library code version): a library edit reruns what it affects.
+add_code_versions(workflow)
 
 
 rule all:

@@ -1,11 +1,12 @@
 # Cohort (paper 000, Results: Table 1, Figures 1 and 2) over all validated encounters.
+COHORT = "Cohort (paper 000)"  # category in `snakemake --report`
 
 
 rule cohort_table1:
     input:
         encounters=rules.ingest_extract.output.encounters,
     output:
-        table=f"{RESULTS}/cohort/table1.csv",
+        table=report(f"{RESULTS}/cohort/table1.csv", caption="../report/captions/table1.rst", category=COHORT),
     log:
         f"{LOGS}/cohort_table1.log",
     benchmark:
@@ -24,9 +25,13 @@ rule cohort_figures:
         encounters=rules.ingest_extract.output.encounters,
         tokenizer=lambda wc: f"{model_dir(config['cohort']['tokenizer_model'])}/tokenizer.json",
     output:
-        figure1=f"{RESULTS}/cohort/figure1_token_lengths.png",
+        figure1=report(
+            f"{RESULTS}/cohort/figure1_token_lengths.png", caption="../report/captions/figure1.rst", category=COHORT
+        ),
         lengths=f"{RESULTS}/cohort/token_length_summary.json",
-        figure2=f"{RESULTS}/cohort/figure2_code_counts.png",
+        figure2=report(
+            f"{RESULTS}/cohort/figure2_code_counts.png", caption="../report/captions/figure2.rst", category=COHORT
+        ),
         counts=f"{RESULTS}/cohort/code_counts.csv",
     params:
         tokenizer_model=config["cohort"]["tokenizer_model"],

@@ -6,6 +6,7 @@
 from claimbench.evaluation.selection import configuration_names, finetuned_names
 
 EVAL = f"{RESULTS}/evaluation"
+CLAIMS = "Claim generation (paper 000)"  # category in `snakemake --report`
 EVAL_CONFIGURATIONS = configuration_names(config)
 EVAL_FINETUNED = [name for name in finetuned_names(config) if name in EVAL_CONFIGURATIONS]
 # configuration -> file, in config order
@@ -44,7 +45,7 @@ rule evaluate_summary:
         metas=list(EVAL_METAS.values()),
     output:
         metrics=f"{EVAL}/metrics.csv",
-        table2=f"{EVAL}/table2.csv",
+        table2=report(f"{EVAL}/table2.csv", caption="../report/captions/table2.rst", category=CLAIMS),
         per_service=f"{EVAL}/per_service.csv",
         configurations=f"{EVAL}/configurations.csv",
     params:
@@ -70,7 +71,9 @@ rule evaluate_bootstrap:
         metas=list(EVAL_METAS.values()),
     output:
         replicates=f"{EVAL}/bootstrap_replicates.parquet",
-        intervals=f"{EVAL}/bootstrap_intervals.csv",
+        intervals=report(
+            f"{EVAL}/bootstrap_intervals.csv", caption="../report/captions/bootstrap.rst", category=CLAIMS
+        ),
     params:
         cases=EVAL_CASES,
         metas=EVAL_METAS,
@@ -94,7 +97,7 @@ rule evaluate_figure3:
         replicates=rules.evaluate_bootstrap.output.replicates,
         configurations=rules.evaluate_summary.output.configurations,
     output:
-        figure=f"{EVAL}/figure3_bootstrap.png",
+        figure=report(f"{EVAL}/figure3_bootstrap.png", caption="../report/captions/figure3.rst", category=CLAIMS),
     params:
         paper_columns=config["evaluation"]["paper_columns"],
     log:
@@ -136,7 +139,7 @@ rule evaluate_training:
         stats=[f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED],
         metas=[f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_FINETUNED],
     output:
-        table=f"{EVAL}/training_stats.csv",
+        table=report(f"{EVAL}/training_stats.csv", caption="../report/captions/training.rst", category=CLAIMS),
     params:
         stats={name: f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED},
         metas={name: f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_FINETUNED},

@@ -13,8 +13,8 @@ rule render_report:
         qmd="report/report.qmd",
         sections=sorted(glob.glob("report/_*.qmd")),
     output:
-        html=REPORT_OUTPUTS[0],
-        pdf=REPORT_OUTPUTS[1],
+        html=report(REPORT_OUTPUTS[0], caption="../report/captions/report.rst", category="Report"),
+        pdf=report(REPORT_OUTPUTS[1], caption="../report/captions/report.rst", category="Report"),
     params:
         inputs={name: str(path) for name, path in REPORT_INPUTS.items()},
         engine=config["report"].get("engine", "auto"),

@@ -23,6 +23,8 @@ import yaml
 from claimbench.atomic import fresh_partial, publish
 
 INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.MULTILINE)
+FIGURE_NUMBERS = Path(__file__).with_name("figure_numbers.lua")
+PDF_TABLES = Path(__file__).with_name("pdf_tables.lua")
 CHUNK = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
 
@@ -128,9 +130,12 @@ def _pandoc(markdown: Path, out: Path, fmt: str, meta: dict, cwd: Path) -> None:
     args = ["--standalone", f"--resource-path={cwd}", "--toc"]
     if fmt == "html":
         args.append("--embed-resources")
+        args.append(f"--lua-filter={FIGURE_NUMBERS}")  # Typst numbers the PDF's figures itself
     if fmt == "typst":
         args.append("--variable=header-includes:#show figure: set block(breakable: true)")  # long tables may break
         args.append("--variable=header-includes:#show table: set text(size: 7pt)")  # wide tables fit the page
+        args.append("--variable=header-includes:#show table: set par(justify: false)")  # no stretched narrow cells
+        args.append(f"--lua-filter={PDF_TABLES}")  # columns sized to content; long names wrap
     for key in ("title", "subtitle", "date"):
         if meta.get(key):
             args.append(f"--metadata={key}:{meta[key]}")
