@@ -67,12 +67,20 @@ def _rule_envs(*configfiles: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_rules_take_their_environment_from_the_profile():
+def test_rules_take_their_environment_from_the_profile(tmp_path):
+    # the paper profile's model paths are placeholders the hospital edits; the configuration check refuses them, so
+    # point them at folders that hold a model's config.json (the rules' environments do not depend on the weights)
+    overlay = {"models": {}}
+    for name in ("phi3-mini", "phi3-medium"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text('{"model_type": "phi3"}')
+        overlay["models"][name] = {"source": {"path": str(tmp_path / name)}}
+    (tmp_path / "models.yaml").write_text(yaml.safe_dump(overlay))
     assert _rule_envs("config.yaml") == {
         "predict/base": "cpu.yaml", "predict/knn": "cpu.yaml", "finetune/ft-mini": "cpu.yaml",
         "merge_adapter/ft-medium": "cpu.yaml", "select_decoding/ft-mini+rag": "cpu.yaml"}
     # profiles/paper: the LLM predictions and the fine-tuning run where flash-attn and DeepSpeed are; knn needs neither
-    assert _rule_envs("config.yaml", "profiles/paper/overrides.yaml") == {
+    assert _rule_envs("config.yaml", "profiles/paper/overrides.yaml", str(tmp_path / "models.yaml")) == {
         "predict/base": "gpu.yaml", "predict/knn": "cpu.yaml", "finetune/ft-mini": "gpu.yaml",
         "merge_adapter/ft-medium": "gpu.yaml", "select_decoding/ft-mini+rag": "gpu.yaml"}
 

@@ -362,8 +362,9 @@ def test_default_settings_are_the_papers():
     bnb = build_bnb_config(section["quantization"])
     assert bnb.load_in_4bit and bnb.bnb_4bit_quant_type == "nf4" and bnb.bnb_4bit_use_double_quant
     assert section["training"]["learning_rate"] == 2e-4 and section["training"]["max_grad_norm"] == 0.3
-    # The one documented CPU-size exception (config.yaml, docs/decisions.md).
-    assert settings_for(section, "ft-mini")["training"]["learning_rate"] == 1e-3
+    # No learning rate set by hand per model: the candidates are chosen between on the validation split, QLoRA's first
+    assert "learning_rate" not in (section["per_configuration"].get("ft-mini") or {}).get("training", {})
+    assert section["selection"]["learning_rates"][0] == 2e-4 and section["selection"]["n_validation"] > 0
     assert deep_merge(section, {"lora": {"r": 8}})["lora"] == {**section["lora"], "r": 8}
 
 
