@@ -18,7 +18,8 @@ rule embed_train_notes:
         f"{BENCH}/retrieval/embed_train_notes.tsv"
     conda:
         CPU_ENV
-    threads: 2
+    threads: 1  # as every retrieval job: a 2-thread job would wait for both cores while fine-tuning holds one
+    priority: 10  # on the longest chain: embed -> finetune_neighbours -> finetune ft-mini+rag -> select_decoding
     resources:
         mem_mb=3000,
     script:
@@ -63,7 +64,7 @@ rule retrieval_neighbours:
         f"{BENCH}/retrieval/retrieval_neighbours.tsv"
     conda:
         CPU_ENV
-    threads: 2
+    threads: 1
     resources:
         mem_mb=3000,
     script:
@@ -94,6 +95,7 @@ rule finetune_neighbours:
     conda:
         CPU_ENV
     threads: 1
+    priority: 10
     resources:
         mem_mb=3000,
     script:
