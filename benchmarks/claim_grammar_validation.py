@@ -12,6 +12,7 @@ Prints per configuration: parseable claims, ICD-10-CM / CPT / modifier F1, fabri
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -31,6 +32,8 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=20240812)
+    parser.add_argument("--only", choices=["rag", "rag+grammar"], help="run one of the two")
+    parser.add_argument("--grammar", default="{}", help='GrammarLimits overrides as JSON, e.g. {"max_providers": 2}')
     args = parser.parse_args()
 
     import pandas as pd
@@ -65,9 +68,13 @@ def main() -> int:
     print(f"{len(ids)} validation cases (of {len(train)} training notes' neighbours), SmolLM2 {args.model}, "
           f"greedy, up to {args.max_new_tokens} new tokens, torch threads {args.threads}")
     for label, constrained in (("rag", False), ("rag+grammar", True)):
+        if args.only and label != args.only:
+            continue
         grammars, facts = (None, {})
         if constrained:
-            grammars, facts = case_grammars({"constrained": "claim_grammar"}, cases, model, tokenizer)
+            grammars, facts = case_grammars({"constrained": "claim_grammar", "grammar": json.loads(args.grammar)},
+                                            cases, model, tokenizer)
+            print(f"grammar limits: {facts['grammar_limits']}")
         start = time.perf_counter()
         out = sorted((r for batch in generate(model, tokenizer, prompts, settings, progress=False, grammars=grammars)
                       for r in batch), key=lambda r: r.index)
