@@ -129,38 +129,50 @@ def test_smoke_run_opened_no_connection(smoke_run):
 RAW_EXTRACT = "results/data/raw/synthetic_extract.parquet"
 
 
-def dry_run_jobs(workdir) -> dict[str, int]:
-    """rule -> number of jobs ``snakemake -n`` plans (Snakemake's "Job stats" table); {} when nothing is to be done."""
+def dry_run_jobs(workdir) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job ``snakemake -n`` plans; empty when nothing is to be done."""
     snakemake = Path(sys.executable).with_name("snakemake")
     result = subprocess.run([str(snakemake), "-n", "--profile", "profiles/smoke", "--cores", "2"], cwd=workdir,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = result.stdout + result.stderr
     if "Nothing to be done" in text:
-        return {}
-    stats = text.split("Job stats:", 1)[1].split("\n\n", 1)[0]
-    rows = [line.split() for line in stats.splitlines()[3:]]  # after the header and its rule
-    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[0] != "total"}
+        return set()
+    jobs = re.split(r"^(?:local)?rule (\S+):$", text, flags=re.MULTILINE)[1:]
+    planned = set()
+    for rule, block in zip(jobs[::2], jobs[1::2]):
+        wildcards = re.search(r"^\s+wildcards: (.*)$", block, flags=re.MULTILINE)
+        planned.add((rule, wildcards.group(1) if wildcards else ""))
+    return planned
 
 
 @pytest.mark.workflow
 def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
     """Docstring and comment edits plan nothing; a code edit in claimbench.evaluation plans the evaluation rules and
-    the report, and no data, fine-tuning or prediction rule (the params entry `code` of each rule)."""
+    the report, and no data, fine-tuning or prediction rule (the params entry `code` of each rule), except where a
+    configuration's decoding is chosen by scoring on the validation split (select_decoding uses the evaluation)."""
+    import yaml
+
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    tuned = {name for name, conf in config["configurations"].items() if (conf or {}).get("tune_decoding")}
     metrics = smoke_run / "src/claimbench/evaluation/metrics.py"
     original = metrics.read_text()
     try:
-        assert dry_run_jobs(smoke_run) == {}
+        assert dry_run_jobs(smoke_run) == set()
         metrics.write_text("# a comment\n" + original.replace('"""', '"""An edited docstring. ', 1))
-        assert dry_run_jobs(smoke_run) == {}
+        assert dry_run_jobs(smoke_run) == set()
         metrics.write_text(original + "\n\ndef _added_by_a_test():\n    return 1\n")
-        planned = set(dry_run_jobs(smoke_run))
-        assert {"evaluate_cases", "evaluate_summary", "evaluate_bootstrap", "render_report"} <= planned
-        assert planned <= {"evaluate_cases", "evaluate_summary", "evaluate_bootstrap", "evaluate_figure3",
-                           "evaluate_verdict", "evaluate_training", "case_browser", "render_report", "all"}, planned
+        planned = dry_run_jobs(smoke_run)
+        rules = {rule for rule, _ in planned}
+        assert {"evaluate_cases", "evaluate_summary", "evaluate_bootstrap", "render_report"} <= rules
+        assert rules <= {"evaluate_cases", "evaluate_summary", "evaluate_bootstrap", "evaluate_figure3",
+                         "evaluate_verdict", "evaluate_training", "case_browser", "render_report", "all",
+                         "select_decoding", "predict", "predictions_summary"}, rules
+        for rule in ("select_decoding", "predict"):  # only where the evaluation chooses the decoding settings
+            assert {wildcards for r, wildcards in planned if r == rule} <= {f"configuration={name}" for name in tuned}
     finally:
         metrics.write_text(original)
-    assert dry_run_jobs(smoke_run) == {}
+    assert dry_run_jobs(smoke_run) == set()
 
 
 @pytest.mark.workflow
@@ -270,10 +282,10 @@ def test_snakemakes_own_report_lists_the_main_results(smoke_run, tmp_path):
     result = subprocess.run([str(snakemake), "--report", str(out), "--profile", "profiles/smoke"], cwd=smoke_run,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    names = zipfile.ZipFile(out).namelist()
-    for path in ("results/cohort/table1.csv", "results/evaluation/table2.csv", "results/evaluation/figure3_bootstrap.png",
-                 "results/querybench/tables/sweep.png", "results/report/report.html"):
-        assert any(name.endswith(path) for name in names), path
+    files = {Path(name).name for name in zipfile.ZipFile(out).namelist()}  # r/data/raw/<hash>/<file name>
+    assert {"table1.csv", "figure1_token_lengths.png", "figure2_code_counts.png", "table2.csv",
+            "bootstrap_intervals.csv", "figure3_bootstrap.png", "training_stats.csv", "exact_match.csv", "sweep.png",
+            "report.html", "report.pdf"} <= files, files
 
 
 # -- last: it renders the smoke run's report a second time -----------------------------------------------------
