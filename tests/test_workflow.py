@@ -222,8 +222,9 @@ def test_verify_passes_and_names_a_changed_byte_and_its_items(smoke_run):
 @pytest.mark.workflow
 def test_table2_equals_a_recomputation_from_the_prediction_files(smoke_run):
     """Per case: M = generated codes, P = billed codes; precision |M∩P|/|M|, recall |M∩P|/|P| (one empty: 0; both
-    empty: 1 inside a parseable claim, else 0), averaged over the whole test split (a case without a prediction line
-    answered nothing); F1 from the two means. Codes are read with the library's parser; the rest is recomputed here."""
+    empty: 1 inside a parseable claim, else 0), averaged over the test cases the prediction stage was given (its meta's
+    case_ids: the seeded sample of predict.n_test_cases; a case without a prediction line answered nothing); F1 from
+    the two means. Codes are read with the library's parser; the rest is recomputed here."""
     import json
 
     import pandas as pd
@@ -241,7 +242,9 @@ def test_table2_equals_a_recomputation_from_the_prediction_files(smoke_run):
             record = json.loads(line)
             generated.setdefault(str(record["encounter_id"]), record.get("generated_text"))
         scores = {component: [] for component in ("icd10", "cpt", "modifier")}
-        for case in test.to_dict("records"):
+        given = set(json.loads((smoke_run / f"results/predictions/{name}.meta.json").read_text())["case_ids"])
+        assert given and given <= set(test.encounter_id.astype(str))
+        for case in test[test.encounter_id.astype(str).isin(given)].to_dict("records"):
             parsed = parse_claim(generated.get(str(case["encounter_id"])))
             predicted = {
                 "icd10": set(parsed.icd10),
