@@ -100,8 +100,7 @@ def load_for_inference(model_dir: str | Path, settings: LoadSettings = LoadSetti
     model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
     if device == "cpu" and settings.quantization is None:
         model.to("cpu")
-    model.eval()
-    torch.set_grad_enabled(False)
+    model.eval()  # gradients are off inside generate(), not globally: a process may train after it predicts
     return model, tokenizer
 
 
@@ -190,10 +189,11 @@ def generate(
         continuous = _continuous_ok(model, longest)
     if grammars is not None and len(grammars) != len(prompts):
         raise ValueError(f"{len(grammars)} grammars for {len(prompts)} prompts: give one per prompt")
-    if continuous:
-        batches = _continuous(model, tokenizer, encoded, settings, stops, grammars)
-    else:
-        batches = _static_batches(model, tokenizer, encoded, settings, stops, grammars)
+    import torch
+
+    # no_grad wraps the generator so that gradients are off only while it runs, not in the caller between batches
+    batch_fn = torch.no_grad()(_continuous if continuous else _static_batches)
+    batches = batch_fn(model, tokenizer, encoded, settings, stops, grammars)
     for results in batches:
         bar.update(len(results))
         yield results
