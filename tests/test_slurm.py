@@ -7,6 +7,7 @@ installed (no apt-get, or not root, without the packages); the daemons the test 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from datetime import datetime
@@ -25,7 +26,13 @@ SLURM_RUN = ["--profile", "profiles/slurm", "--workflow-profile", "profiles/smok
              # the plugin's first status check after 5 s instead of 40 (squeue is queried; MinJobAge is 3600 s)
              "--slurm-init-seconds-before-status-checks", "5"]
 
-pytestmark = pytest.mark.workflow
+# Opt-in until the whole file has passed in one pytest run on a quiet machine: it adds a second run of the smoke DAG
+# (through sbatch) to the suite, and its GPU-turn and refusal tests have so far been checked only by hand.
+pytestmark = [
+    pytest.mark.workflow,
+    pytest.mark.skipif(os.environ.get("CLAIMBENCH_SLURM_TESTS") != "1",
+                       reason="SLURM tests are opt-in: set CLAIMBENCH_SLURM_TESTS=1 (they start a local cluster as root)"),
+]
 
 
 @pytest.fixture(scope="module")
