@@ -68,10 +68,10 @@ def dropout_off(model: torch.nn.Module):
 def validation_loss(model, examples: Sequence[dict], collate: Callable, loss_fn: Callable) -> float:
     """Mean completion-token cross-entropy over ``examples``, one example at a time, no gradients."""
     total, count = 0.0, 0
+    device = next(model.parameters()).device
     with torch.no_grad(), dropout_off(model):
         for example in examples:
-            batch = collate([example])
-            batch = {k: v.to(next(model.parameters()).device) for k, v in batch.items()}
+            batch = {k: v.to(device) for k, v in collate([example]).items()}
             n = int((batch["labels"][:, 1:] != -100).sum())
             total += float(loss_fn(model, batch, n)) * n
             count += n

@@ -31,12 +31,6 @@ def candidates(tune: Mapping[str, list]) -> list[dict]:
     return [dict(zip(keys, values)) for values in itertools.product(*(tune[k] for k in keys))]
 
 
-def validation_sample(validation: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
-    from claimbench.predict.run import select_cases
-
-    return select_cases(validation, n, seed)
-
-
 def select_decoding(name: str, conf: Mapping, validation: pd.DataFrame, model_dir: str | Path,
                     examples: Mapping[str, list[str]] | None, tune: Mapping[str, list], n_cases: int | None,
                     seed: int, out: str | Path, codesets: Mapping | None = None) -> dict:
@@ -44,9 +38,9 @@ def select_decoding(name: str, conf: Mapping, validation: pd.DataFrame, model_di
     from claimbench.evaluation.cases import read_predictions, score_cases
     from claimbench.evaluation.metrics import summarize_codes
     from claimbench.evaluation.validity import ReferenceSets
-    from claimbench.predict.run import predict_llm
+    from claimbench.predict.run import predict_llm, select_cases
 
-    cases = validation_sample(validation, n_cases, seed)
+    cases = select_cases(validation, n_cases, seed)  # the same seeded sampling as the test cases
     codesets = dict(codesets or {})
     refs = ReferenceSets(cpt_catalog=codesets.get("cpt_catalog"), modifiers=codesets.get("modifiers"),
                          icd10cm_files=codesets.get("icd10cm_files"))
