@@ -14,7 +14,14 @@ import torch  # noqa: E402
 
 from claimbench.data.io import read_encounters  # noqa: E402
 from claimbench.predict.decoding import apply_choice  # noqa: E402
-from claimbench.predict.run import example_claims, predict_api, predict_knn, predict_llm, select_cases  # noqa: E402
+from claimbench.predict.run import (  # noqa: E402
+    example_claims,
+    predict_api,
+    predict_knn,
+    predict_llm,
+    select_cases,
+    with_grammar_limits,
+)
 from claimbench.retrieval import neighbour_ids  # noqa: E402
 
 smk = snakemake  # noqa: F821
@@ -25,11 +32,14 @@ test = read_encounters(smk.input.test)
 cases = select_cases(test, smk.params.n_test_cases, smk.params.seed)
 out, meta = smk.output.predictions, smk.output.meta
 
+train = read_encounters(smk.input.train) if "train" in smk.input.keys() else None
+conf = with_grammar_limits(conf, train)  # constrained configurations: bounds from config or the training split
+
 examples = None
 if "neighbours" in smk.input.keys():
     k = 1 if conf["method"] == "knn" else int(conf.get("k", 2))
     neighbours = neighbour_ids(pd.read_parquet(smk.input.neighbours), k)
-    examples = example_claims(neighbours, read_encounters(smk.input.train))
+    examples = example_claims(neighbours, train)
 
 if conf["method"] == "knn":
     predict_knn(name, conf, cases, len(test), out, meta, examples)

@@ -144,3 +144,41 @@ def test_limits_must_be_positive():
     with pytest.raises(ValueError, match="max_lines"):
         GrammarLimits(max_lines=0)
     assert "CPT 3: " not in claim_ebnf(["A00.0"], ["66984"], ["RT"], GrammarLimits(max_lines=2))
+
+
+def _claim_record(icd10, lines):
+    return {"icd10": icd10, "cpt_lines": [{"provider": p, "cpt": c, "modifiers": m, "description": d}
+                                          for p, c, m, d in lines]}
+
+
+def test_grammar_limits_from_the_training_claims():
+    train = [
+        _claim_record(["A00.0", "B01.1"], [("Dr Ann Lee", "66984", ["RT"], "Cataract removal"),
+                                            ("Dr Ann Lee", "67036", ["RT", "51"], "Vitrectomy"),
+                                            ("Dr Bo", "66984", ["80"], "Cataract removal")]),
+        _claim_record(["C00.0", "D01.1", "E01.1"], [("Dr Cy", "47562", [], "Laparoscopic gallbladder removal")]),
+    ]
+    limits = GrammarLimits.from_settings({"from_training": True}, train)
+    # 3 codes (2nd claim); 2 providers (1st); Dr Ann Lee has 2 lines; 2 modifiers (RT, 51); "Dr Ann Lee" = 10 chars;
+    # "Laparoscopic gallbladder removal" = 32 chars
+    assert limits == GrammarLimits(max_icd10=3, max_providers=2, max_lines=2, max_modifiers=2, max_name_chars=10,
+                                   max_description_chars=32)
+    # a bound given in config wins over the training split; without from_training the config is used as given
+    assert GrammarLimits.from_settings({"from_training": True, "max_lines": 6}, train).max_lines == 6
+    assert GrammarLimits.from_settings({"max_lines": 5}) == GrammarLimits(max_lines=5)
+    # a training split whose claims have no modifiers still gives a usable (positive) bound
+    assert GrammarLimits.from_settings({"from_training": True}, train[1:]).max_modifiers == 1
+    with pytest.raises(ValueError, match="training split"):
+        GrammarLimits.from_settings({"from_training": True}, [])
+
+
+def test_with_grammar_limits_makes_the_bounds_concrete():
+    import pandas as pd
+
+    from claimbench.predict.run import with_grammar_limits
+
+    train = pd.DataFrame([_claim_record(["A00.0"], [("Dr Bo", "66984", ["RT"], "Cataract removal")])])
+    conf = with_grammar_limits({"constrained": "claim_grammar", "grammar": {"from_training": True}}, train)
+    assert conf["grammar"] == {"max_icd10": 1, "max_providers": 1, "max_lines": 1, "max_modifiers": 1,
+                               "max_name_chars": 5, "max_description_chars": 16}
+    assert with_grammar_limits({"method": "rag"}, None) == {"method": "rag"}  # unconstrained: untouched

@@ -33,7 +33,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,8 @@ CONSTRAINTS = ("claim_grammar",)  # values of config configurations.<name>.const
 
 @dataclass(frozen=True)
 class GrammarLimits:
-    """Bounds on the claim's repetitions and free text, above what the data holds: the default synthetic extract's
-    claims have at most 5 ICD-10-CM codes, 2 providers, 2 lines per provider, 2 modifiers per line, provider names
-    of 22 characters and descriptions of 104 (the demo CPT catalog's descriptions: up to 110)."""
+    """Bounds on the claim's repetitions and free text. The defaults are generous fixed bounds; config
+    ``predict.grammar.from_training`` takes them from the training claims instead (``from_settings``)."""
 
     max_icd10: int = 12
     max_providers: int = 3
@@ -58,6 +58,29 @@ class GrammarLimits:
         for key, value in asdict(self).items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"GrammarLimits.{key} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping | None, training_claims: Iterable[Mapping] = ()) -> "GrammarLimits":
+        """The limits of config ``predict.grammar``: with ``from_training: true`` every bound not given there is the
+        largest the training split's claims hold (``training_claims``: records with icd10 and cpt_lines), so the
+        grammar admits what coders wrote and no longer runs of repeated lines; bounds given explicitly win."""
+        settings = dict(settings or {})
+        if not settings.pop("from_training", False):
+            return cls(**settings)
+        claims = list(training_claims)
+        if not claims:
+            raise ValueError("predict.grammar.from_training needs the training split's claims; none were given")
+        lines = [line for claim in claims for line in claim["cpt_lines"]]
+        per_provider = Counter((i, line["provider"]) for i, claim in enumerate(claims) for line in claim["cpt_lines"])
+        observed = {
+            "max_icd10": max(len(claim["icd10"]) for claim in claims),
+            "max_providers": max(len({line["provider"] for line in claim["cpt_lines"]}) for claim in claims),
+            "max_lines": max(per_provider.values(), default=1),
+            "max_modifiers": max((len(line["modifiers"]) for line in lines), default=1),
+            "max_name_chars": max((len(line["provider"]) for line in lines), default=1),
+            "max_description_chars": max((len(line.get("description") or "") for line in lines), default=1),
+        }
+        return cls(**{key: max(1, int(value)) for key, value in {**observed, **settings}.items()})
 
 
 def _literal(text: str) -> str:

@@ -110,6 +110,17 @@ def _constraint(conf: Mapping) -> dict:
     return {"constrained": conf["constrained"], "limits": asdict(limits), "codesets": conf.get("codesets")}
 
 
+def with_grammar_limits(conf: Mapping, train: pd.DataFrame | None) -> dict:
+    """A constrained configuration's settings with its grammar limits made concrete (config ``predict.grammar``; with
+    ``from_training``, the training split's largest claims), so the run key and the meta record the bounds used."""
+    from claimbench.models.claim_grammar import GrammarLimits
+
+    if not conf.get("constrained"):
+        return dict(conf)
+    claims = train.to_dict("records") if train is not None else ()
+    return {**conf, "grammar": asdict(GrammarLimits.from_settings(conf.get("grammar"), claims))}
+
+
 def case_grammars(conf: Mapping, cases: pd.DataFrame, model, tokenizer) -> tuple[list, dict]:
     """One compiled claim grammar per case (its fiscal year's ICD-10-CM, its surgery year's CPT catalog), compiling
     only the fiscal years among ``cases``; and facts for the meta file."""
@@ -128,6 +139,15 @@ def case_grammars(conf: Mapping, cases: pd.DataFrame, model, tokenizer) -> tuple
              "grammar_builds": grammars.timings,
              "grammar_seconds": round(sum(t["seconds"] for t in grammars.timings), 3)}
     return compiled, facts
+
+
+def _prompt(kind: str, op_note: str, shown, family: str, tokenizer) -> str:
+    """The prompt of one case: paper 000's prompt kinds, or paper 002's JSON task (kind ``paper002``)."""
+    if kind == "paper002":
+        from claimbench.paper002.task import build_prompt as json_prompt
+
+        return json_prompt(op_note, tokenizer)
+    return build_prompt(kind, op_note, examples=shown if kind == "rag" else None, family=family, tokenizer=tokenizer)
 
 
 def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Path, model_dir: str | Path,
@@ -153,11 +173,7 @@ def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Pat
     ids = [str(e) for e in cases["encounter_id"]]
     mine = ids if shard is None else ids[shard::n_shards]
     notes = dict(zip(ids, cases["op_note"]))
-    prompts = {
-        eid: build_prompt(kind, notes[eid], examples=(examples or {}).get(eid) if kind == "rag" else None,
-                          family=family, tokenizer=tokenizer)
-        for eid in mine
-    }
+    prompts = {eid: _prompt(kind, notes[eid], (examples or {}).get(eid), family, tokenizer) for eid in mine}
     hashes = {eid: prompt_sha256(p) for eid, p in prompts.items()}
     todo = [eid for eid in mine if not store.done(eid, hashes[eid])]
     grammars, grammar_facts = None, {}

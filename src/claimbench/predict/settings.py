@@ -95,6 +95,8 @@ def predict_inputs(config: Mapping, name: str, model_dir, results: str = "result
     if method in RETRIEVAL_METHODS or config["configurations"][name].get("prompt") == "rag":
         inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
         inputs["train"] = f"{results}/data/split/train.parquet"
+    if config["configurations"][name].get("constrained"):  # grammar limits may come from the training claims
+        inputs["train"] = f"{results}/data/split/train.parquet"
     if config["configurations"][name].get("tune_decoding"):
         inputs["decoding"] = decoding_choice_path(name, results)
     return inputs
