@@ -73,7 +73,8 @@ def test_gold_claim_dedupes_cpt_in_first_seen_order_with_record_or_fallback_rati
     claim = gold_claim(record())
     assert [e["code"] for e in claim["icd10"]] == ["K80.20", "E11.9"]
     assert claim["icd10"][0]["evidence"] == {"line": 1, "text": "symptomatic cholelithiasis"}
-    assert claim["icd10"][0]["rationale"] == 'The note documents "symptomatic cholelithiasis", which is coded as K80.20.'
+    assert claim["icd10"][0]["rationale"] == ('The note documents "symptomatic cholelithiasis", which is coded as '
+                                              "K80.20.")
     assert [e["code"] for e in claim["cpt"]] == ["47562", "49320", "44970"]  # 47562 once, across both providers
     assert [e["rationale"] for e in claim["cpt"]] == [
         "A laparoscopic cholecystectomy was performed.",  # the record's own rationale
