@@ -1,0 +1,1 @@
+"""Paper 002: JSON claims with evidence, note-pair augmentation, hierarchical evaluation, retention."""
