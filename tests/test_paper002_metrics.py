@@ -140,6 +140,9 @@ def test_aggregates_macro_and_micro_by_hand():
     assert (l3.precision, l3.recall, l3.f1) == pytest.approx((1 / 2, 5 / 9, 10 / 19))
     # micro L3: tp 2 + 0 + 0, predicted 4 + 0 + 0, gold 3 + 2 + 0 -> P 2/4, R 2/5, F1 2*2/(4+5) = 4/9
     assert (l3.micro_precision, l3.micro_recall, l3.micro_f1) == pytest.approx((1 / 2, 2 / 5, 4 / 9))
+    # standard errors: precision 1/2, 0, 1 has sample SD sqrt((0 + 1/4 + 1/4)/2) = 1/2 -> SE (1/2)/sqrt(3);
+    # recall 2/3, 0, 1 deviates 1/9, -5/9, 4/9 from 5/9 -> SD^2 (1 + 25 + 16)/81/2 = 21/81 -> SE sqrt(21)/9/sqrt(3)
+    assert (l3.precision_se, l3.recall_se) == pytest.approx((0.5 / math.sqrt(3), math.sqrt(7) / 9))
     # L0: A (1, 1), B (0, 0), C (1, 1) -> 2/3, 2/3, F1 2/3; full match A and C: 2/3
     # micro: tp 3, predicted 3, gold 3 + 2 -> P 1, R 3/5, F1 6/8
     assert (l0.precision, l0.recall, l0.f1, l0.full_match) == pytest.approx((2 / 3, 2 / 3, 2 / 3, 2 / 3))

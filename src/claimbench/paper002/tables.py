@@ -31,12 +31,18 @@ WITHOUT_SDOH = "SDoH"  # the paper's Table 1 also combines the domains without S
 
 
 def levels_table(charts: pd.DataFrame) -> pd.DataFrame:
-    """Figure 2: per component (Levels 0-4, CPT) n_charts, precision, recall, f1 (the headline: means over charts,
-    F1 from the means), full_match, and micro_precision / micro_recall / micro_f1 beside."""
+    """Figure 2 (and Table 3's layout): per component (Levels 0-4, CPT) n_charts, precision, recall, f1 (the
+    headline: means over charts, F1 from the means), full_match; precision_se / recall_se, the standard error of the
+    mean over charts (sample SD / sqrt(n), as Table 3 gives beside its means; none for F1, which is no mean); and
+    micro_precision / micro_recall / micro_f1 beside."""
     summary = summarize_codes(charts, COMPONENTS).drop(columns="n_empty_gold")
     summary = summary.rename(columns={"n_cases": "n_charts"})
     summary.insert(1, "label", summary.component.map(LEVEL_LABELS))
-    extra = pd.DataFrame([micro(charts, component) for component in COMPONENTS])
+    extra = pd.DataFrame([
+        {**{f"{score}_se": charts[f"{component}_{score}"].sem() for score in ("precision", "recall")},
+         **micro(charts, component)}
+        for component in COMPONENTS
+    ])
     return pd.concat([summary, extra], axis=1)
 
 
