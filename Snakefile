@@ -37,6 +37,7 @@ include: "rules/predict.smk"
 include: "rules/cohort.smk"
 include: "rules/evaluate.smk"
 include: "rules/querybench.smk"
+include: "rules/paper002.smk"
 include: "rules/report.smk"
 
 # Every scripted rule gets params `code` (its script + library code version): a library edit reruns what it affects.

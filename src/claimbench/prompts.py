@@ -124,9 +124,15 @@ def training_pair(op_note: str, claim: Claim, family: str = "phi3", tokenizer=No
         user = user_turn(kind, op_note, examples, seg=t["phi3"]["seg"])
         prompt = t["phi3"]["training" if kind == "finetuned" else "rag"].format(system=t["system"], user=user)
         return prompt, render_claim(claim, PHI3_SEGMENT_TOKENS) + t["phi3"]["completion_end"]
-    msgs = messages(kind, op_note, examples)
+    return chat_pair(tokenizer, messages(kind, op_note, examples), render_claim(claim))
+
+
+def chat_pair(tokenizer, msgs: list[dict], completion: str) -> tuple[str, str]:
+    """(prompt, completion) of a conversation through the tokenizer's chat template: the conversation rendered with
+    ``completion`` as the assistant turn, split where the generation prompt ends, so the completion carries the
+    template's own end-of-turn marker. Shared by every task that fine-tunes on chat messages (paper 000, paper 002)."""
     prompt = _chat(tokenizer, msgs, add_generation_prompt=True)
-    full = _chat(tokenizer, msgs + [{"role": "assistant", "content": render_claim(claim)}], add_generation_prompt=False)
+    full = _chat(tokenizer, msgs + [{"role": "assistant", "content": completion}], add_generation_prompt=False)
     if not full.startswith(prompt):
         raise ValueError("the chat template does not render the prompt as a prefix of the full conversation")
     return prompt, full[len(prompt) :]

@@ -54,18 +54,24 @@ def tokenize_pair(tokenizer, prompt: str, completion: str) -> dict:
 
 def fit_note(tokenizer, op_note: str, claim, family: str, max_seq_length: int, kind: str = "finetuned",
              examples: list | None = None) -> tuple[dict, bool]:
-    """The tokenized training pair of one encounter, its note shortened from the end until it fits.
-
-    Only the note is cut, never the claim (nor the example claims of a ``rag`` prompt): a truncated target would
-    teach the model to stop mid-claim. Returns the example and whether the note was cut. Raises ValueError when even
-    an empty note does not fit.
-    """
+    """The tokenized training pair of one encounter (paper 000's prompts), its note shortened from the end until it
+    fits. See ``fit_pair``."""
     from functools import partial
 
     from claimbench.prompts import training_pair
 
-    pair = partial(training_pair, family=family, tokenizer=tokenizer, kind=kind, examples=examples)
-    example = tokenize_pair(tokenizer, *pair(op_note, claim))
+    pair = partial(training_pair, claim=claim, family=family, tokenizer=tokenizer, kind=kind, examples=examples)
+    return fit_pair(tokenizer, op_note, pair, max_seq_length)
+
+
+def fit_pair(tokenizer, op_note: str, make_pair, max_seq_length: int) -> tuple[dict, bool]:
+    """The tokenized pair ``make_pair(note)`` (-> (prompt, completion)), the note shortened from the end until it fits.
+
+    Only the note is cut, never the completion (nor the example claims of a ``rag`` prompt): a truncated target
+    would teach the model to stop mid-answer. Returns the example and whether the note was cut. Raises ValueError
+    when even an empty note does not fit.
+    """
+    example = tokenize_pair(tokenizer, *make_pair(op_note))
     if len(example["input_ids"]) <= max_seq_length:
         return example, False
     note_ids = tokenizer(op_note, add_special_tokens=False)["input_ids"]
@@ -74,15 +80,27 @@ def fit_note(tokenizer, op_note: str, claim, family: str, max_seq_length: int, k
     for _ in range(8):
         keep = max(0, keep - (len(example["input_ids"]) - max_seq_length) - 2)
         note = tokenizer.decode(note_ids[:keep], skip_special_tokens=True)
-        example = tokenize_pair(tokenizer, *pair(note, claim))
+        example = tokenize_pair(tokenizer, *make_pair(note))
         if len(example["input_ids"]) <= max_seq_length:
             return example, True
         if keep == 0:
             break
     raise ValueError(
-        f"the training prompt and claim need {len(example['input_ids'])} tokens even without the note; "
+        f"the training prompt and completion need {len(example['input_ids'])} tokens even without the note; "
         f"raise finetune.data.max_seq_length ({max_seq_length})"
     )
+
+
+def _fit_record(row: Mapping, tokenizer, family: str, max_seq_length: int, kind: str, shown) -> tuple[dict, bool]:
+    """One record's training example for a prompt kind: paper 000's claim prompts, or paper 002's JSON task."""
+    if kind == "paper002":
+        from claimbench.paper002.task import training_pair as json_pair
+
+        return fit_pair(tokenizer, row["op_note"], lambda note: json_pair(row, note, tokenizer),
+                        max_seq_length)
+    from claimbench.claim import Claim
+
+    return fit_note(tokenizer, row["op_note"], Claim.from_record(row), family, max_seq_length, kind, shown)
 
 
 def build_examples(records, tokenizer, family: str, max_examples: int | None, max_seq_length: int,
@@ -91,11 +109,10 @@ def build_examples(records, tokenizer, family: str, max_examples: int | None, ma
     """Training examples from the training split: a seeded subset of ``max_examples`` (all when null), tokenized.
 
     ``kind="rag"`` (retrieval-augmented fine-tuning) puts ``example_claims[encounter_id]`` (the rendered claims of
-    the note's nearest other training notes) into each prompt. Returns the examples and a summary (counts of used /
-    truncated / skipped encounters and tokens).
+    the note's nearest other training notes) into each prompt; ``kind="paper002"`` is paper 002's JSON task
+    (claimbench.paper002.task). Returns the examples and a summary (counts of used / truncated / skipped encounters
+    and tokens).
     """
-    from claimbench.claim import Claim
-
     frame = records.sample(frac=1.0, random_state=seed) if max_examples else records
     if max_examples:
         frame = frame.head(int(max_examples))
@@ -103,8 +120,7 @@ def build_examples(records, tokenizer, family: str, max_examples: int | None, ma
     for row in frame.to_dict("records"):
         shown = (example_claims or {}).get(str(row.get("encounter_id"))) if kind == "rag" else None
         try:
-            example, cut = fit_note(tokenizer, row["op_note"], Claim.from_record(row), family, max_seq_length,
-                                    kind, shown)
+            example, cut = _fit_record(row, tokenizer, family, max_seq_length, kind, shown)
         except ValueError as err:
             log.warning("skipping %s: %s", row.get("encounter_id"), err)
             skipped += 1

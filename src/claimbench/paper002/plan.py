@@ -1,0 +1,73 @@
+"""What paper 002's stage runs, read from config ``paper002`` (imported by rules/paper002.smk at parse time: no
+torch / transformers here).
+
+Two configurations, as in the paper: ``zero-shot`` (the untuned stand-in, the paper's baseline) and ``fine-tuned``
+(the stand-in fine-tuned on the JSON task). Their settings take the shape ``claimbench.predict.settings.resolve``
+gives paper 000's configurations, so prediction and fine-tuning run through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from claimbench.models.finetune_plan import deep_merge, settings_for
+from claimbench.predict.settings import launch_settings
+
+CONFIGURATIONS = ("zero-shot", "fine-tuned")
+PROMPT = "paper002"  # the prompt kind of claimbench.paper002.task, for fine-tuning and prediction alike
+
+
+def section(config: Mapping) -> dict:
+    return dict(config.get("paper002") or {})
+
+
+def enabled(config: Mapping) -> bool:
+    return bool(section(config).get("enabled", True))
+
+
+def model_key(config: Mapping) -> str:
+    model = section(config).get("model", "smollm2")
+    if model not in (config.get("models") or {}):
+        raise ValueError(f"paper002.model is {model!r}, which is not a key of `models`")
+    return model
+
+
+def finetune_settings(config: Mapping) -> dict:
+    """The ``finetune`` section with ``paper002.finetune`` merged over it: the same QLoRA recipe, paper 002's sizes."""
+    return deep_merge(settings_for(config.get("finetune") or {}, "paper002"), section(config).get("finetune") or {})
+
+
+def finetune_job(config: Mapping, model_dir: str) -> dict:
+    """What scripts/finetune.py hands to ``claimbench.models.finetune.run_finetune`` (as rules/finetune.smk's job)."""
+    model = model_key(config)
+    return {
+        "configuration": "paper002/fine-tuned",
+        "prompt": PROMPT,
+        "k": 0,
+        "model": model,
+        "model_dir": str(model_dir),
+        "stands_in_for": section(config).get("stands_in_for"),
+        "settings": finetune_settings(config),
+        "seed": int(config["seed"]),
+    }
+
+
+def resolve(config: Mapping, name: str) -> dict:
+    """A configuration's prediction settings: method, model, prompt, generation (predict.generation with
+    paper002.generation over it), load and launch as for paper 000."""
+    if name not in CONFIGURATIONS:
+        raise ValueError(f"paper 002 has configurations {CONFIGURATIONS}, not {name!r}")
+    predict = config.get("predict") or {}
+    model = model_key(config)
+    stands_in = section(config).get("stands_in_for")
+    return {
+        "method": "qlora" if name == "fine-tuned" else "base",
+        "model": model,
+        "prompt": PROMPT,
+        "stands_in_for": stands_in,
+        "prompt_family": (config["models"][model] or {}).get("prompt_family"),
+        "generation": {**(predict.get("generation") or {}), **(section(config).get("generation") or {})},
+        "load": dict(predict.get("load") or {}),
+        "launch": launch_settings(predict),
+        "model_label": f"{model} + QLoRA (paper 002 JSON task, merged)" if name == "fine-tuned" else model,
+    }
