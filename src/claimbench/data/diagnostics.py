@@ -18,7 +18,8 @@ def _spread(values: list[int]) -> dict:
         return {"n": 0}
     q = np.percentile(array, [5, 25, 50, 75, 95])
     return {"n": int(len(array)), "mean": round(float(array.mean()), 2), "min": int(array.min()),
-            "p5": float(q[0]), "p25": float(q[1]), "median": float(q[2]), "p75": float(q[3]), "p95": float(q[4]),
+            "p5": round(float(q[0]), 2), "p25": round(float(q[1]), 2), "median": round(float(q[2]), 2),
+            "p75": round(float(q[3]), 2), "p95": round(float(q[4]), 2),
             "max": int(array.max())}
 
 
