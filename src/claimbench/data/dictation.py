@@ -266,10 +266,10 @@ class NoteWriter:
         """A terse brief-op-note: one short line per item, shorthand, a step or two of technique."""
         abbreviate = 0.8
         s = self._common(f, inline_lists=True)
-        for key in ("postop_dx", "findings", "specimens", "assistant"):  # a brief note skips what it can
-            if key in s and key != "assistant" or (key == "assistant" and not f.assistant):
-                if self._chance(0.5):
-                    s.pop(key, None)
+        optional = ["postop_dx", "findings", "specimens"] + ([] if f.assistant else ["assistant"])
+        for key in optional:  # a brief note skips what it can (a billed assistant is always named)
+            if key in s and self._chance(0.5):
+                del s[key]
         sex = {"F": "F", "M": "M"}.get(f.sex, "")
         parts = [f"{f.age}yo {sex} w/ {f.indications[0]}.", self._history_sentence(f, True), self._return_sentence(f)]
         s["indications"] = " ".join(p for p in parts if p)
