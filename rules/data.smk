@@ -1,5 +1,6 @@
 # Data: the raw extract (synthetic by default, or the user's file), its validation, and the train/validation/test
-# split. Outputs: results/data/encounters.parquet, rejected.jsonl, ingest_summary.json, split/<split>.parquet.
+# split. Outputs: results/data/encounters.parquet, rejected.jsonl, ingest_summary.json, split/<split>.parquet; for
+# the synthetic source also raw/synthetic_choices.jsonl (every generator choice) and raw/diagnostics.json.
 
 
 
@@ -7,6 +8,9 @@ rule generate_synthetic:
     output:
         extract=f"{RESULTS}/data/raw/synthetic_extract.parquet",
         choices=f"{RESULTS}/data/raw/synthetic_choices.jsonl",
+        # paper 002's dataset diagnostics: code frequency, labels per document, discards by reason, domain shares,
+        # note lengths (claimbench.data.diagnostics)
+        diagnostics=f"{RESULTS}/data/raw/diagnostics.json",
     params:
         synthetic=config["data"].get("synthetic", {}),
         seed=config["seed"],

@@ -1,4 +1,5 @@
-# Rule generate_synthetic: the default data source (claimbench.data.synthetic).
+# Rule generate_synthetic: the default data source (claimbench.data.synthetic) and its dataset diagnostics
+# (claimbench.data.diagnostics).
 import json
 import logging
 
@@ -6,6 +7,7 @@ from claimbench.logs import redirect_to_log
 
 redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
 
+from claimbench.data.diagnostics import dataset_diagnostics  # noqa: E402
 from claimbench.data.io import write_encounters  # noqa: E402
 from claimbench.data.synthetic import SyntheticSettings, generate_extract  # noqa: E402
 
@@ -19,4 +21,8 @@ write_encounters(records, snakemake.output.extract)  # noqa: F821
 with open(snakemake.output.choices, "w") as handle:  # noqa: F821
     for choice in choices:
         handle.write(json.dumps(choice) + "\n")
-logging.info("wrote %d encounters", len(records))
+diagnostics = dataset_diagnostics(records, choices)
+with open(snakemake.output.diagnostics, "w") as handle:  # noqa: F821
+    json.dump(diagnostics, handle, indent=2)
+logging.info("wrote %d encounters; %d labels kept, %d discarded %s", len(records), diagnostics["discards"]["n_kept"],
+             diagnostics["discards"]["n_discarded"], diagnostics["discards"]["by_reason"])

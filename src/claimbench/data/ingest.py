@@ -16,6 +16,11 @@ for Parquet.
 
 CSV list fields: ``icd10`` is ``;``-separated; ``cpt_lines`` is either a JSON array or ``;``-separated lines of
 ``provider | cpt | modifiers (comma-separated) | description``.
+
+Optional evidence (paper 002): ``icd10_evidence``, a list aligned with ``icd10`` of ``{code, line, text}`` (the code,
+a 0-based index into ``op_note.split("\\n")``, a span of that line), and a CPT line's ``rationale`` (text). Each is
+checked when present; CSV gives ``icd10_evidence`` as a JSON array and a rationale only in the JSON form of
+``cpt_lines``.
 """
 
 from __future__ import annotations
@@ -274,6 +279,12 @@ def _clean_surrogates(row: dict) -> dict:
 
 def _parse_csv_lists(row: dict) -> dict:
     out = dict(row)
+    evidence = row.get("icd10_evidence")
+    if isinstance(evidence, str):  # optional column: a JSON array, or empty
+        try:
+            out["icd10_evidence"] = json.loads(evidence) if evidence.strip() else None
+        except json.JSONDecodeError as exc:
+            out["__error__"] = ("icd10_evidence", f"not a valid JSON array ({exc.msg})")
     icd = row.get("icd10")
     out["icd10"] = [c.strip() for c in icd.split(";") if c.strip()] if isinstance(icd, str) else icd
     lines = row.get("cpt_lines")
@@ -365,10 +376,8 @@ def validate_record(raw: dict, contract: Contract | None = None) -> dict:
         raise RecordError("icd10", "must be a non-empty list of ICD-10-CM codes")
     codes = []
     for position, code in enumerate(icd10, start=1):
-        normal = code.strip().upper() if isinstance(code, str) else code
-        if isinstance(normal, str) and len(normal) > 3 and "." not in normal:
-            normal = f"{normal[:3]}.{normal[3:]}"  # CMS style without the dot
-        if not isinstance(normal, str) or not ICD10_FORMAT.match(normal):
+        normal = _icd10_code(code)
+        if normal is None:
             raise RecordError(f"icd10[{position}]", f"{code!r} is not an ICD-10-CM code")
         codes.append(normal)
 
@@ -395,10 +404,16 @@ def validate_record(raw: dict, contract: Contract | None = None) -> dict:
             if not isinstance(modifier, str) or not MODIFIER_FORMAT.match(modifier.strip().upper()):
                 raise RecordError(f"{where}.modifiers", f"{modifier!r} is not a CPT modifier")
         description = line.get("description") or ""
-        clean_lines.append({"provider": provider.strip(), "cpt": cpt,
-                            "modifiers": [m.strip().upper() for m in modifiers], "description": str(description)})
+        clean = {"provider": provider.strip(), "cpt": cpt, "modifiers": [m.strip().upper() for m in modifiers],
+                 "description": str(description)}
+        rationale = line.get("rationale")
+        if rationale is not None:  # optional (paper 002): why the line is billed
+            if not isinstance(rationale, str):
+                raise RecordError(f"{where}.rationale", f"must be text, got {type(rationale).__name__}")
+            clean["rationale"] = rationale
+        clean_lines.append(clean)
 
-    return {
+    record = {
         "encounter_id": encounter_id.strip(),
         "surgery_date": date.isoformat(),
         "fiscal_year": fiscal_year(date),
@@ -409,6 +424,47 @@ def validate_record(raw: dict, contract: Contract | None = None) -> dict:
         "icd10": codes,
         "cpt_lines": clean_lines,
     }
+    if raw.get("icd10_evidence") is not None:
+        record["icd10_evidence"] = _icd10_evidence(raw["icd10_evidence"], codes, note)
+    return record
+
+
+def _icd10_code(code) -> str | None:
+    """The code in its dotted upper-case form, or None if it is not an ICD-10-CM code."""
+    normal = code.strip().upper() if isinstance(code, str) else code
+    if isinstance(normal, str) and len(normal) > 3 and "." not in normal:
+        normal = f"{normal[:3]}.{normal[3:]}"  # CMS style without the dot
+    return normal if isinstance(normal, str) and ICD10_FORMAT.match(normal) else None
+
+
+def _icd10_evidence(items, codes: list[str], note: str) -> list[dict]:
+    """Evidence aligned with ``icd10`` (paper 002): item k names code k, a 0-based line of the note
+    (``op_note.split("\\n")``) and a span of that line's text."""
+    if not isinstance(items, list):
+        raise RecordError("icd10_evidence", f"must be a list aligned with icd10, got {type(items).__name__}")
+    if len(items) != len(codes):
+        raise RecordError("icd10_evidence", f"{len(items)} item(s) for {len(codes)} icd10 code(s): one per code, "
+                                            "in the same order")
+    lines = note.split("\n")
+    clean = []
+    for position, (item, code) in enumerate(zip(items, codes), start=1):
+        where = f"icd10_evidence[{position}]"
+        if not isinstance(item, dict):
+            raise RecordError(where, f"{item!r} is not an evidence item {{code, line, text}}")
+        if _icd10_code(item.get("code")) != code:
+            raise RecordError(f"{where}.code", f"{item.get('code')!r} is not icd10[{position}] ({code})")
+        line = item.get("line")
+        if isinstance(line, (bool, np.bool_)) or not isinstance(line, (int, np.integer)):
+            raise RecordError(f"{where}.line", f"{line!r} is not a line number (0-based, of the note's lines)")
+        if not 0 <= line < len(lines):
+            raise RecordError(f"{where}.line", f"line {line} is outside the note, which has lines 0-{len(lines) - 1}")
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise RecordError(f"{where}.text", "missing evidence text")
+        if text not in lines[line]:
+            raise RecordError(f"{where}.text", f"{text!r} does not occur in note line {line}")
+        clean.append({"code": code, "line": int(line), "text": text})
+    return clean
 
 
 def _surgery_date(value) -> dt.date:

@@ -2,11 +2,17 @@
 
 Each encounter is built the way a coder would see it: a service performs a procedure (CPT, valid in the surgery
 year), justified by a diagnosis (ICD-10-CM, valid in the fiscal year of the surgery date), sometimes with a second
-procedure, an assistant at surgery, a return to the OR inside a global period, and comorbidities that coders bill
-only some of the time. Modifiers follow from those choices (RT/LT/50, 51/59/XS, 80/82/AS, 78/79/58, 22). The note
-is written from varied section templates and wording, mentions history that is not billed, and sometimes leaves
-things out. Every choice is kept in a ``choices`` record beside the encounter, so an auditor sees why each code is
-there. The policy (services, procedures, diagnoses, phrasing) lives in ``coding_policy.yaml``.
+procedure, an assistant at surgery, a return to the OR inside a global period, comorbidities that coders bill only
+some of the time, and findings of paper 002's domains (Advanced Illness, Frailty, SDoH) written from explicit (the
+diagnosis header) to implicit (social history, nursing lines). Modifiers follow from those choices (RT/LT/50,
+51/59/XS, 80/82/AS, 78/79/58, 22). The note is written like dictation (claimbench.data.dictation), mentions history
+that is not billed, and sometimes leaves things out.
+
+Labels are evidence-linked (paper 002): every ICD-10-CM code keeps the note line and the span that support it
+(``icd10_evidence``), found in the finished note; a label with no code valid in the fiscal year, or whose mention
+the note left out, is discarded and counted by reason. Every CPT line carries a short rationale. Every choice is kept
+in a ``choices`` record beside the encounter, so an auditor sees why each code is there (and why one is not). The
+policy (services, procedures, diagnoses, domain findings, phrasing) lives in ``coding_policy.yaml``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,12 +29,19 @@ import numpy as np
 import yaml
 
 from claimbench import codesets
+from claimbench.data.dictation import NoteFacts, NoteWriter, find_evidence
 
 POLICY_FILE = Path(__file__).with_name("coding_policy.yaml")
 SIDES = ("R", "L", "B")
-SIDE_WORDS = {"R": ("right", "right-sided", "R"), "L": ("left", "left-sided", "L"), "B": ("bilateral", "both sides")}
-EYE_WORDS = {"R": ("right eye", "OD", "right"), "L": ("left eye", "OS", "left"), "B": ("both eyes", "OU")}
 MODIFIER_ORDER = ["22", "52", "50", "51", "58", "78", "79", "80", "82", "AS", "59", "XS", "RT", "LT"]
+MODIFIER_REASONS = {"22": "substantially increased work documented", "52": "reduced service", "50": "bilateral",
+                    "51": "additional procedure at the same session", "58": "staged procedure in the global period",
+                    "78": "return to the OR for a complication", "79": "unrelated procedure in the global period",
+                    "80": "assistant surgeon", "82": "assistant surgeon, no qualified resident",
+                    "AS": "non-physician assistant at surgery", "59": "distinct procedural service",
+                    "XS": "separate structure", "RT": "right side", "LT": "left side"}
+# why a label a coder intended is not in the gold list (paper 002: "discard rates due to unresolved matches")
+DISCARD_REASONS = ("no_valid_code_in_fiscal_year", "no_evidence_in_note", "duplicate_code")
 
 FIRST_NAMES = ["Avery", "Jordan", "Morgan", "Casey", "Riley", "Quinn", "Harper", "Rowan", "Emerson", "Sasha", "Devon",
                "Parker", "Reese", "Skyler", "Hayden", "Jamie", "Kendall", "Logan", "Marley", "Noel", "Peyton", "Sage"]
@@ -130,6 +144,7 @@ class Generator:
         self.rng = np.random.default_rng(settings.seed)
         self.r = random.Random(settings.seed)
         self._options: dict = {}
+        self.writer = NoteWriter(self.policy.raw["dictation"], self.policy.procedures, self.r)
         self.surgeons = {
             service: [f"{self._pick(LAST_NAMES)}, {self._pick(FIRST_NAMES)} MD" for _ in range(4)]
             for service in self.policy.services
@@ -228,15 +243,18 @@ class Generator:
 
         if side == "B" and self._diagnosis(primary, "B", valid)[0] is None:
             side = procedures[0]["side"] = self._pick(["R", "L"])  # no bilateral code for this condition
-        diagnoses = []  # (code, phrase, role)
+        for proc in procedures:
+            proc["name"] = self._pick(self.policy.procedures[proc["cpt"]]["names"])
+        # the labels a coder intends, before checking them against the year's code set and the note's text
+        candidates = []  # {code, phrase, why, domain}
         for proc in procedures:
             code, phrase = self._diagnosis(proc["cpt"], proc["side"], valid)
-            if code and code not in [d[0] for d in diagnoses]:
-                diagnoses.append((code, phrase, f"indication for {proc['cpt']}"))
+            if code not in [c["code"] for c in candidates]:
+                candidates.append({"code": code, "phrase": phrase, "why": f"indication for {proc['cpt']}"})
         mentioned, billed = self._comorbidities(age, valid)
-        for code, phrase in billed:
-            if code not in [d[0] for d in diagnoses]:
-                diagnoses.append((code, phrase, "comorbidity billed"))
+        candidates += [{**c, "why": "comorbidity billed"} for c in billed]
+        findings = self._domain_findings(age, valid)
+        candidates += [{**f, "why": "domain finding billed"} for f in findings if f["billed"]]
         history = self.r.sample(self.policy.raw["unbilled_history"], self.r.randint(0, 2))
 
         surgeon = self._pick(self.surgeons[service])
@@ -250,13 +268,28 @@ class Generator:
         if self.policy.catalog_row(primary)["global_days"] != "0" and self._chance(self.s.return_rate):
             kind = self._weighted({k: v["weight"] for k, v in self.policy.raw["returns"].items()})
             return_ = {"kind": kind, **self.policy.raw["returns"][kind]}
-        obese = any(code.startswith("E66") for code, _ in mentioned)
+        obese = any(c["code"].startswith("E66") for c in mentioned if c["code"])
         increased = obese and self.policy.procedures[primary].get("site") in ("abdomen", "groin", "uterus") and self._chance(0.3)
 
         lines = self._cpt_lines(procedures, surgeon, assistant, return_, increased, year)
         omitted = [s for s in ("assistant", "findings", "specimens", "side_in_header", "postop_dx") if self._chance(self.s.omission_rate)]
-        note = self._note(service, age, sex, procedures, diagnoses, mentioned, history, surgeon, assistant, return_,
-                          increased, omitted, date)
+        # a documentation gap: the note leaves out the mention of a billed label (never the primary indication)
+        unwritten = {c["phrase"] for c in candidates[1:] if c["phrase"] and self._chance(self.s.omission_rate)}
+        facts = NoteFacts(
+            service=service, age=age, sex=sex, date=date.isoformat(), procedures=procedures,
+            indications=[c["phrase"] for c in candidates if c["why"].startswith("indication") and c["phrase"]
+                         and c["phrase"] not in unwritten] or ["the documented condition"],
+            header_findings=[f["phrase"] for f in findings if f["section"] == "header" and f["phrase"] not in unwritten],
+            history=[m["phrase"] for m in mentioned + [f for f in findings if f["section"] == "history"]
+                     if m["phrase"] not in unwritten] + history,
+            social=[f["phrase"] for f in findings if f["section"] == "social" and f["phrase"] not in unwritten],
+            nursing=[f["phrase"] for f in findings if f["section"] == "nursing" and f["phrase"] not in unwritten],
+            surgeon=surgeon, assistant=assistant, return_=return_, increased=increased, omitted=omitted,
+        )
+        note, layout = self.writer.write(facts)
+        labels, discarded = resolve_labels(candidates, note)
+        for line, proc_line in zip(lines, self._line_procedures(procedures, lines)):
+            line["rationale"] = cpt_rationale(proc_line["name"], line, surgeon)
         record = {
             "encounter_id": encounter_id,
             "surgery_date": date.isoformat(),
@@ -264,36 +297,59 @@ class Generator:
             "patient_age": age,
             "patient_sex": sex,
             "op_note": note,
-            "icd10": [d[0] for d in diagnoses],
+            "icd10": [label["code"] for label in labels],
+            "icd10_evidence": [{"code": label["code"], **label["evidence"]} for label in labels],
             "cpt_lines": lines,
         }
         choice = {
             "encounter_id": encounter_id,
             "fiscal_year": fy,
             "procedures": procedures,
-            "diagnoses": [{"code": c, "phrase": p, "why": r} for c, p, r in diagnoses],
-            "comorbidities_mentioned": [c for c, _ in mentioned],
+            "diagnoses": labels,
+            "discarded": discarded,
+            "discard_counts": dict(Counter(d["reason"] for d in discarded)),
+            "comorbidities_mentioned": [c["code"] for c in mentioned],
+            "domain_findings": findings,
+            "unwritten_mentions": sorted(unwritten),
             "unbilled_history": history,
             "assistant": assistant,
             "return": return_ and {"kind": return_["kind"], "modifier": return_["modifier"]},
             "modifier_22": increased,
             "omitted": omitted,
+            "note_layout": layout,
         }
         return record, choice
 
-    def _comorbidities(self, age: int, valid) -> tuple[list, list]:
+    def _comorbidities(self, age: int, valid) -> tuple[list[dict], list[dict]]:
+        """(mentioned, billed) history conditions, each {code (None if no code is valid this year), phrase}."""
         mentioned, billed = [], []
         for entry in self.policy.comorbidities:
             if age < entry.get("min_age", 0) or not self._chance(entry["p"]):
                 continue
-            code = next((c for c in entry["codes"] if c in valid), None)
-            if code is None:
-                continue
-            phrase = self._pick(entry["names"])
-            mentioned.append((code, phrase))
+            item = {"code": next((c for c in entry["codes"] if c in valid), None), "phrase": self._pick(entry["names"])}
+            mentioned.append(item)
             if self._chance(entry["billed"]):
-                billed.append((code, phrase))
+                billed.append(item)
         return mentioned, billed
+
+    def _domain_findings(self, age: int, valid) -> list[dict]:
+        """Paper 002's domain findings present in this patient: code (or None), domain, note section, phrase, billed."""
+        found = []
+        for entry in self.policy.raw["domain_findings"]:
+            if not entry.get("min_age", 0) <= age <= entry.get("max_age", 200) or not self._chance(entry["p"]):
+                continue
+            weights = self.policy.raw["domain_documentation"][entry["domain"]]
+            sections = {k: weights.get(k, 0) for k in entry["mentions"] if weights.get(k, 0) > 0}
+            section = self._weighted(sections)
+            found.append({"code": next((c for c in entry["codes"] if c in valid), None), "domain": entry["domain"],
+                          "section": section, "phrase": self._pick(entry["mentions"][section]),
+                          "billed": self._chance(entry["billed"])})
+        return found
+
+    def _line_procedures(self, procedures: list[dict], lines: list[dict]) -> list[dict]:
+        """The procedure each CPT line bills (surgeon lines in procedure order, then assistant lines by code)."""
+        by_cpt = {p["cpt"]: p for p in procedures}
+        return [by_cpt[line["cpt"]] for line in lines]
 
     def _cpt_lines(self, procedures, surgeon, assistant, return_, increased, year) -> list[dict]:
         lines = []
@@ -321,96 +377,34 @@ class Generator:
                     lines.append({**line, "provider": assistant["name"], "modifiers": order_modifiers(mods)})
         return lines
 
-    # -- the operative note ----------------------------------------------------------------------------------------
-    def _side_phrase(self, cpt: str, side: str | None) -> str:
-        if side is None:
-            return ""
-        words = EYE_WORDS if self.policy.procedures[cpt].get("site") == "eye" else SIDE_WORDS
-        return self._pick(words[side])
+def resolve_labels(candidates: list[dict], note: str) -> tuple[list[dict], list[dict]]:
+    """(labels kept, each with its evidence {line, text}; labels discarded, each with its reason), in candidate order.
 
-    def _proc_phrase(self, proc: dict, with_side: bool = True) -> str:
-        name = self._pick(self.policy.procedures[proc["cpt"]]["names"])
-        side = self._side_phrase(proc["cpt"], proc["side"]) if with_side else ""
-        if not side:
-            return name
-        if side in ("OD", "OS", "OU"):
-            return f"{name}, {side}"
-        return self._pick([f"{side} {name}", f"{name}, {side}", f"{name} ({side})"])
-
-    def _note(self, service, age, sex, procedures, diagnoses, mentioned, history, surgeon, assistant, return_,
-              increased, omitted, date) -> str:
-        pick = self._pick
-        person = pick(["patient", "pt"]) if self._chance(0.2) else ("woman" if sex == "F" else "man")
-        if age < 18:
-            person = "girl" if sex == "F" else "boy"
-        indication_dx = [d for d in diagnoses if d[2].startswith("indication")]
-        dx_text = "; ".join(f"{phrase}" for _, phrase, _ in indication_dx) or pick(["see indications", "as below"])
-        header_side = "side_in_header" not in omitted
-        proc_lines = [self._proc_phrase(p, with_side=header_side) for p in procedures]
-        h = lambda *options: pick(options)  # noqa: E731 (section header variants)
-        sections = []
-        sections.append(f"{h('PREOPERATIVE DIAGNOSIS', 'Preoperative Diagnosis', 'PRE-OP DX', 'Preoperative diagnoses')}: {dx_text}")
-        if "postop_dx" in omitted:
-            pass
-        elif self._chance(0.5):
-            sections.append(f"{h('POSTOPERATIVE DIAGNOSIS', 'Postoperative Diagnosis', 'POST-OP DX')}: {pick(['Same', 'Same as above', 'Same as preoperative'])}")
+    A label is kept when it has a code valid in the fiscal year and its phrase is written in the note (the first
+    line that has it, whole words, any case); a code already kept is not repeated."""
+    lines = note.split("\n")
+    kept, discarded = [], []
+    for candidate in candidates:
+        found = None
+        if candidate["code"] is None:
+            reason = "no_valid_code_in_fiscal_year"
+        elif candidate["code"] in [k["code"] for k in kept]:
+            reason = "duplicate_code"
+        elif (found := find_evidence(lines, candidate["phrase"])) is None:
+            reason = "no_evidence_in_note"
+        if found:
+            kept.append({**candidate, "evidence": {"line": found[0], "text": found[1]}})
         else:
-            sections.append(f"{h('POSTOPERATIVE DIAGNOSIS', 'Postoperative Diagnosis', 'POST-OP DX')}: {dx_text}")
-        if len(proc_lines) == 1:
-            sections.append(f"{h('PROCEDURE', 'PROCEDURE PERFORMED', 'OPERATION', 'Procedure(s)')}: {proc_lines[0]}")
-        else:
-            numbered = "\n".join(f"{k}. {text}" for k, text in enumerate(proc_lines, 1))
-            sections.append(f"{h('PROCEDURES', 'PROCEDURES PERFORMED', 'OPERATIONS')}:\n{numbered}")
-        sections.append(f"{h('SURGEON', 'ATTENDING SURGEON', 'Surgeon')}: {surgeon}")
-        if assistant and "assistant" not in omitted:
-            role = {"80": "assistant surgeon", "82": "assistant surgeon (no qualified resident available)", "AS": "physician assistant"}[assistant["modifier"]]
-            sections.append(f"{h('ASSISTANT', 'ASSISTANT(S)', 'First assistant')}: {assistant['name']}, {role}")
-        elif not assistant and self._chance(0.6):
-            sections.append(f"{h('ASSISTANT', 'ASSISTANT(S)')}: {pick(['None', 'none', 'Resident physician only'])}")
-        sections.append(f"{h('ANESTHESIA', 'Anesthesia', 'ANESTHESIA TYPE')}: {pick(['General endotracheal', 'General via LMA', 'Monitored anesthesia care', 'Spinal', 'Local with IV sedation', 'MAC with topical and intracameral lidocaine'])}")
+            discarded.append({**candidate, "reason": reason})
+    return kept, discarded
 
-        history_bits = [phrase for _, phrase in mentioned] + history
-        history_text = ""
-        if history_bits:
-            joined = ", ".join(history_bits[:-1]) + (" and " if len(history_bits) > 1 else "") + history_bits[-1]
-            history_text = " " + pick([f"Past medical history is significant for {joined}.", f"PMH: {joined}.", f"Medical history includes {joined}."])
-        return_text = ""
-        if return_:
-            weeks = self.r.randint(1, 8)
-            return_text = " " + pick([f"The patient underwent surgery {weeks} weeks ago and returns now for {pick(return_['reason'])}.",
-                                      f"This is a return to the operating room {weeks} weeks after the index operation, for {pick(return_['reason'])}."])
-        main_dx = indication_dx[0][1] if indication_dx else "the documented condition"
-        sections.append(
-            f"{h('INDICATIONS', 'INDICATIONS FOR PROCEDURE', 'HISTORY AND INDICATIONS', 'Indications')}: "
-            f"The {person} is a {age}-year-old with {main_dx}.{history_text}{return_text} "
-            f"{pick(['Risks, benefits and alternatives were discussed and informed consent was obtained.', 'After discussion of the risks and alternatives the patient elected to proceed.', 'Consent was signed after a discussion of risks including bleeding and infection.'])}"
-        )
-        body = [pick([
-            "The patient was identified in the preoperative area and the operative site was marked.",
-            "The patient was brought to the operating room and placed supine.",
-            "After identification and a surgical time-out, anesthesia was induced.",
-        ])]
-        for proc in procedures:
-            side = self._side_phrase(proc["cpt"], proc["side"])
-            if side:
-                body.append(pick([f"Attention was turned to the {side} side." if side not in ("OD", "OS", "OU", "right eye", "left eye", "both eyes") else f"Attention was turned to the operative eye ({side}).",
-                                  f"The {side} {self.policy.procedures[proc['cpt']]['site']} was prepped and draped in sterile fashion."]))
-            steps = self.policy.procedures[proc["cpt"]]["steps"]
-            body.extend(steps if self._chance(0.7) else steps[: max(1, len(steps) - 1)])
-        if increased:
-            body.append(pick(["Dense adhesions from prior surgery and the patient's body habitus added approximately 60 minutes to the case.",
-                              "The procedure was substantially prolonged by extensive adhesiolysis, about 75 additional minutes."]))
-        body.append(pick(["The patient tolerated the procedure well.", "There were no intraoperative complications.", "All counts were correct at the end of the case."]))
-        sections.append(f"{h('DESCRIPTION OF PROCEDURE', 'PROCEDURE IN DETAIL', 'OPERATIVE TECHNIQUE', 'Details of Procedure')}: " + " ".join(body))
-        if "findings" not in omitted:
-            sections.append(f"{h('FINDINGS', 'Findings', 'OPERATIVE FINDINGS')}: {pick(['Consistent with the preoperative diagnosis.', 'As described above.', main_dx[0].upper() + main_dx[1:] + ' confirmed.'])}")
-        sections.append(f"{h('ESTIMATED BLOOD LOSS', 'EBL', 'Blood loss')}: {pick(['Minimal', '<5 mL', '10 mL', '25 mL', '50 mL', '150 mL'])}")
-        if "specimens" not in omitted:
-            sections.append(f"{h('SPECIMENS', 'SPECIMEN(S)', 'Specimens')}: {pick(['None', 'Sent to pathology', 'As above, to pathology'])}")
-        sections.append(f"{h('COMPLICATIONS', 'Complications')}: {pick(['None', 'None apparent', 'No immediate complications'])}")
-        sections.append(f"{h('DISPOSITION', 'CONDITION', 'Disposition')}: {pick(['To PACU in stable condition', 'Stable to recovery', 'Discharged home from the recovery unit'])}")
-        header = pick(["OPERATIVE REPORT", "OPERATIVE NOTE", "Brief Operative Note", "PROCEDURE NOTE"])
-        return f"{header}\nDate of service: {date.isoformat()}\nService: {service}\n\n" + "\n\n".join(sections) + "\n"
+
+def cpt_rationale(name: str, line: dict, surgeon: str) -> str:
+    """A short reason for a CPT line: the documented procedure, and what each modifier says."""
+    who = "" if line["provider"] == surgeon else "Assistant at surgery for "
+    mods = "; ".join(f"{m}: {MODIFIER_REASONS.get(m, 'as documented')}" for m in line["modifiers"])
+    text = f"{who}{name} documented" + (f" ({mods})" if mods else "") + "."
+    return text[0].upper() + text[1:]
 
 
 def order_modifiers(mods: list[str]) -> list[str]:
