@@ -35,9 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-import yaml
-
-DOMAINS_FILE = Path(__file__).resolve().parent.parent / "data" / "paper002_domains.yaml"
+from claimbench.data.domains import domain_of, load_domains  # noqa: F401 (load_domains re-exported)
 LEVEL_LENGTHS = (3, 4, 5)  # characters kept at Levels 0, 1, 2; Level 3 keeps the whole code
 LEVELS = (0, 1, 2, 3)
 _RANGE = re.compile(r"\(([A-Z][0-9A-Z]{2})-([A-Z][0-9A-Z]{2})\)\s*$")
@@ -124,30 +122,7 @@ def description(code: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def load_domains(path: str | Path | None = None) -> dict[str, tuple[str, ...]]:
-    """Domain -> code prefixes (dot-less, uppercase), in file order; ValueError naming the file and the bad entry."""
-    path = Path(path or DOMAINS_FILE)
-    with open(path, encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle) or {}
-    domains = raw.get("domains") if isinstance(raw, dict) else None
-    if not isinstance(domains, dict) or not domains:
-        raise ValueError(f"{path}: field 'domains': expected a mapping of domain name to code prefixes")
-    out = {}
-    for name, prefixes in domains.items():
-        if not isinstance(prefixes, list) or not prefixes:
-            raise ValueError(f"{path}: domain {name!r}: expected a non-empty list of code prefixes")
-        for index, prefix in enumerate(prefixes):
-            if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z][0-9A-Z]{1,6}", normalize_code(prefix)):
-                raise ValueError(f"{path}: domain {name!r} entry {index}: {prefix!r} is not an ICD-10-CM code prefix")
-        out[str(name)] = tuple(normalize_code(prefix) for prefix in prefixes)
-    return out
-
-
-@lru_cache(maxsize=None)
 def domain(code: str, path: str | Path | None = None) -> str | None:
-    """The clinical domain of a code (first domain in file order with a matching prefix), or None."""
-    code = normalize_code(code)
-    for name, prefixes in load_domains(path).items():
-        if code.startswith(prefixes):
-            return name
-    return None
+    """The clinical domain of a code (first domain in file order with a matching prefix), or None
+    (``claimbench.data.domains``, the definition the chart generator uses too)."""
+    return domain_of(code, load_domains(path))
