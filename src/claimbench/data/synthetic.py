@@ -248,6 +248,8 @@ class Generator:
         # the labels a coder intends, before checking them against the year's code set and the note's text
         candidates = []  # {code, phrase, why, domain}
         for proc in procedures:
+            if not self.policy.procedures[proc["cpt"]]["diagnoses"]:
+                continue  # an add-on code has no indication of its own: nothing to label, nothing to discard
             code, phrase = self._diagnosis(proc["cpt"], proc["side"], valid)
             if code not in [c["code"] for c in candidates]:
                 candidates.append({"code": code, "phrase": phrase, "why": f"indication for {proc['cpt']}"})
