@@ -78,4 +78,6 @@ rule split_encounters:
 
 
 REPORT_INPUTS["ingest_summary"] = rules.ingest_extract.output.summary
+if config["data"]["source"] == "synthetic":
+    REPORT_INPUTS["data_diagnostics"] = rules.generate_synthetic.output.diagnostics
 REPORT_INPUTS["split_summary"] = rules.split_encounters.output.summary

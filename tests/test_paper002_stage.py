@@ -180,3 +180,20 @@ def test_report_verdict_and_tables_read_the_stage_outputs(tmp_path):
     assert table.loc["CPT (exact set)", "zero-shot F1"] == "0.00"
     outputs = outputs_display(inputs).set_index("configuration")
     assert outputs.loc["zero-shot", "empty"] == 3 and outputs.loc["fine-tuned", "valid JSON claim"] == 3
+
+
+def test_dataset_diagnostics_text(tmp_path):
+    from claimbench.paper002.report import diagnostics_text
+
+    path = tmp_path / "diagnostics.json"
+    path.write_text(json.dumps({
+        "n_documents": 4, "code_frequency": {"icd10": {"I10": 3, "E11.9": 3, "Z59.0": 1}},
+        "labels_per_document": {"mean": 2.5, "median": 2, "max": 4},
+        "discards": {"n_intended": 11, "n_discarded": 1, "rate": 1 / 11, "by_reason": {"no_evidence_in_note": 1}},
+        "domain_shares": {"SDoH": {"documents": 1, "share": 0.25}},
+        "note_length": {"words": {"min": 80, "max": 400, "median": 150}},
+    }))
+    text, top = diagnostics_text(path)
+    assert "4 charts, 2.50 ICD-10-CM labels per chart" in text
+    assert "1 (9.1%) were discarded" in text and "1 no evidence in note" in text and "SDoH 25%" in text
+    assert top.values.tolist() == [["E11.9", 3], ["I10", 3], ["Z59.0", 1]]  # by count, then code

@@ -162,3 +162,21 @@ def retention_text(inputs: Mapping[str, Path]) -> str:
     return (f"{status['n_questions']} questions from `{status['qa_file']}`: accuracy {status['accuracy_before']:.3f} "
             f"before and {status['accuracy_after']:.3f} after fine-tuning (each question answered by the option "
             "letter of highest likelihood).")
+
+
+def diagnostics_text(path: str | Path) -> tuple[str, pd.DataFrame]:
+    """(Markdown, the most frequent codes) of the synthetic generator's dataset diagnostics (paper 002 records code
+    frequency, labels per document and the discard rate of labels without a valid code and evidence)."""
+    d = _json(path)
+    labels, discards, words = d["labels_per_document"], d["discards"], d["note_length"]["words"]
+    reasons = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in discards["by_reason"].items()) or "none"
+    domains = ", ".join(f"{name} {facts['share']:.0%}" for name, facts in d["domain_shares"].items())
+    text = (
+        f"The synthetic extract: {d['n_documents']} charts, {labels['mean']:.2f} ICD-10-CM labels per chart "
+        f"(median {labels['median']:g}, max {labels['max']}); of {discards['n_intended']} labels the generator "
+        f"intended, {discards['n_discarded']} ({discards['rate']:.1%}) were discarded because no valid code with "
+        f"evidence in the note could be found ({reasons}). Charts with a finding of each domain: {domains}. Notes run "
+        f"from {words['min']} to {words['max']} words (median {words['median']:g})."
+    )
+    top = sorted(d["code_frequency"]["icd10"].items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    return text, pd.DataFrame(top, columns=["ICD-10-CM code", "charts"])
