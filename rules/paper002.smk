@@ -15,13 +15,6 @@ P002_NAMES = "|".join(re.escape(name) for name in paper002_plan.CONFIGURATIONS)
 P002_FT = paper002_plan.finetune_settings(config) if P002_ON else {}
 
 
-def paper002_model(configuration):
-    """The model a paper-002 configuration generates with: the base model, or the merged fine-tuned one."""
-    if configuration == "fine-tuned":
-        return f"{P002}/finetune/fine-tuned/merged"
-    return model_dir(P002_MODEL)
-
-
 rule paper002_split:
     """The fixed 95/5 train/evaluation split (a seeded hash of each chart id), a validation slice of the training part,
     and note-pair augmentation of the training part only (paper 002, Methods 2.0.5)."""
@@ -107,10 +100,7 @@ rule paper002_merge:
 rule paper002_predict:
     """JSON claims of the evaluation charts (or a seeded sample: paper002.n_eval_cases), one configuration."""
     input:
-        evaluation=rules.paper002_split.output.evaluation,
-        model=lambda wc: paper002_model(wc.configuration)
-        if wc.configuration == "fine-tuned"
-        else f"{paper002_model(wc.configuration)}/config.json",
+        unpack(lambda wc: paper002_plan.predict_inputs(config, wc.configuration, model_dir, RESULTS)),
     output:
         predictions=f"{P002}/predictions/{{configuration}}.jsonl",
         meta=f"{P002}/predictions/{{configuration}}.meta.json",
@@ -118,7 +108,7 @@ rule paper002_predict:
         configuration=P002_NAMES,
     params:
         settings=lambda wc: paper002_plan.resolve(config, wc.configuration),
-        model_dir=lambda wc: paper002_model(wc.configuration),
+        model_dir=lambda wc: paper002_plan.predict_model_dir(config, wc.configuration, model_dir, RESULTS),
         n_eval_cases=P002_CONFIG.get("n_eval_cases"),
         seed=config["seed"],
     log:

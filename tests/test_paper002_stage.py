@@ -197,3 +197,10 @@ def test_dataset_diagnostics_text(tmp_path):
     assert "4 charts, 2.50 ICD-10-CM labels per chart" in text
     assert "1 (9.1%) were discarded" in text and "1 no evidence in note" in text and "SDoH 25%" in text
     assert top.values.tolist() == [["E11.9", 3], ["I10", 3], ["Z59.0", 1]]  # by count, then code
+
+
+def test_prediction_inputs_name_the_base_or_the_merged_model():
+    folder = {"smollm2": "results/models/smollm2"}.__getitem__
+    assert plan.predict_inputs(CONFIG, "zero-shot", folder) == {
+        "evaluation": "results/paper002/data/evaluation.parquet", "model": "results/models/smollm2/config.json"}
+    assert plan.predict_inputs(CONFIG, "fine-tuned", folder)["model"] == "results/paper002/finetune/fine-tuned/merged"

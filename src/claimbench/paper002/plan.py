@@ -71,3 +71,19 @@ def resolve(config: Mapping, name: str) -> dict:
         "launch": launch_settings(predict),
         "model_label": f"{model} + QLoRA (paper 002 JSON task, merged)" if name == "fine-tuned" else model,
     }
+
+
+def predict_model_dir(config: Mapping, name: str, model_dir, results: str = "results") -> str:
+    """The model a configuration generates with: the base model's folder (``model_dir(key)``), or the merged
+    fine-tuned one (the directory output of rule paper002_merge)."""
+    if name == "fine-tuned":
+        return f"{results}/paper002/finetune/fine-tuned/merged"
+    return model_dir(model_key(config))
+
+
+def predict_inputs(config: Mapping, name: str, model_dir, results: str = "results") -> dict:
+    """Input files of rule paper002_predict: the evaluation charts and the model (a merged model is a directory
+    output: the rule depends on the folder itself; a base model on its config.json)."""
+    folder = predict_model_dir(config, name, model_dir, results)
+    return {"evaluation": f"{results}/paper002/data/evaluation.parquet",
+            "model": folder if name == "fine-tuned" else f"{folder}/config.json"}
