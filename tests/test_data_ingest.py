@@ -8,16 +8,13 @@ import pytest
 from claimbench.data.ingest import ExtractError, ingest, write_rejections
 from claimbench.data.io import read_encounters, write_encounters
 
+from _ingest import reject_second, write_jsonl
+
 GOOD = {
     "encounter_id": "E1", "surgery_date": "2021-03-04", "service": "Urology", "patient_age": 61, "patient_sex": "M",
     "op_note": "PROCEDURE: cystoscopy", "icd10": ["R31.0"],
     "cpt_lines": [{"provider": "Doe, Jo MD", "cpt": "52000", "modifiers": [], "description": "cystoscopy"}],
 }
-
-
-def write_jsonl(path, records):
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
 
 
 @pytest.mark.parametrize(
@@ -36,13 +33,7 @@ def write_jsonl(path, records):
     ],
 )
 def test_bad_field_is_rejected_with_row_and_field(tmp_path, change, field, reason):
-    path = write_jsonl(tmp_path / "x.jsonl", [GOOD, {**GOOD, "encounter_id": "E2", **change}])
-    result = ingest(path)
-    assert [r["encounter_id"] for r in result.records] == ["E1"]
-    (rejection,) = result.rejections
-    assert (rejection.row, rejection.field) == (2, field) and reason in rejection.reason
-    message = rejection.message(path)
-    assert str(path) in message and "row 2" in message and f"'{field}'" in message and "E2" in message
+    reject_second(tmp_path, GOOD, change, field, reason)
 
 
 def test_duplicates_non_utf8_and_broken_json_lines_are_kept_in_rejects(tmp_path):
