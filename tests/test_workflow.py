@@ -149,8 +149,9 @@ def dry_run_jobs(workdir) -> set[tuple[str, str]]:
 @pytest.mark.workflow
 def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
     """Docstring and comment edits plan nothing; a code edit in claimbench.evaluation plans the evaluation rules and
-    the report, and no data, fine-tuning or prediction rule (the params entry `code` of each rule), except where a
-    configuration's decoding is chosen by scoring on the validation split (select_decoding uses the evaluation)."""
+    the report (paper 002's evaluation too: it reuses the case metrics), and no data, fine-tuning or prediction rule
+    (the params entry `code` of each rule), except where a configuration's decoding is chosen by scoring on the
+    validation split (select_decoding uses the evaluation)."""
     import yaml
 
     config = yaml.safe_load((smoke_run / "config.yaml").read_text())
@@ -167,7 +168,9 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
         assert {"evaluate_cases", "evaluate_summary", "evaluate_bootstrap", "render_report"} <= rules
         assert rules <= {"evaluate_cases", "evaluate_summary", "evaluate_bootstrap", "evaluate_figure3",
                          "evaluate_verdict", "evaluate_training", "case_browser", "render_report", "all",
-                         "select_decoding", "predict", "predictions_summary"}, rules
+                         "select_decoding", "predict", "predictions_summary",
+                         # paper 002's evaluation scores charts with the same case metrics
+                         "paper002_evaluate", "paper002_figures"}, rules
         for rule in ("select_decoding", "predict"):  # only where the evaluation chooses the decoding settings
             assert {wildcards for r, wildcards in planned if r == rule} <= {f"configuration={name}" for name in tuned}
     finally:
