@@ -74,9 +74,17 @@ def representative_part(workdir):
 def run_snakemake(workdir, *args: str) -> tuple[subprocess.CompletedProcess, str]:
     """Snakemake through profiles/slurm in ``workdir``, every Python process of it (jobs included: sbatch passes the
     environment on) under the socket guard; (result, SLURM run id = the jobs' name)."""
-    result = subprocess.run([SNAKEMAKE, *SLURM_RUN, *args], cwd=workdir, capture_output=True, text=True,
-                            env=guarded_env(workdir.parent / "sockets.log"), timeout=RUN_TIMEOUT)
-    run_id = re.search(r"SLURM run ID: (\S+)", result.stdout + result.stderr)
+    command = [SNAKEMAKE, *SLURM_RUN, *args]
+    with subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=guarded_env(workdir.parent / "sockets.log")) as process:
+        try:
+            out, err = process.communicate(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.terminate()  # not a kill: Snakemake cancels its SLURM jobs (scancel) before it exits
+            out, err = process.communicate(timeout=120)
+            pytest.fail(f"Snakemake on SLURM ran past {RUN_TIMEOUT} s:\n{(out + err)[-5000:]}")
+    result = subprocess.CompletedProcess(command, process.returncode, out, err)
+    run_id = re.search(r"SLURM run ID: (\S+)", out + err)
     return result, run_id.group(1) if run_id else ""
 
 
