@@ -5,8 +5,9 @@ report, with code querying beside it. Its outputs equal the local smoke run's (t
 SLURM for the GPU and waits while another job holds it; a job asking for more GPUs than the cluster has is refused.
 
 Skipped only where SLURM cannot be installed or started (no apt-get, not root, packages unavailable); the daemons the
-test started are stopped at the end. Cost: ~4 min on a 2-core machine (the cluster ~1 s, the DAG's 28 jobs ~3.5 min,
-the GPU wait and the refusal ~40 s), the local smoke run it compares with being shared with tests/test_workflow.py."""
+test started are stopped at the end. Cost: ~5.3 min on a 2-core machine with other work beside it (the cluster ~1 s,
+the DAG's 28 jobs 4.5 min, the GPU wait and the refusal 45 s); the local smoke run it compares with is shared with
+tests/test_workflow.py."""
 
 from __future__ import annotations
 
