@@ -129,7 +129,9 @@ start() {
         # A cold start. A slurmd left from the last controller would keep that one's configuration: end it too.
         stop_daemon slurmd
         write_config
-        for log in slurmctld slurmd; do if [ -f "$STATE/$log.log" ]; then mv -f "$STATE/$log.log" "$STATE/$log.log.old"; fi; done
+        for log in slurmctld slurmd; do
+            if [ -f "$STATE/$log.log" ]; then mv -f "$STATE/$log.log" "$STATE/$log.log.old"; fi
+        done
     fi
     start_munge
     # -c: a new controller forgets the jobs of an earlier one (its saved state would bring them back, with their job
