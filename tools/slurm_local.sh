@@ -4,11 +4,13 @@
 #
 #   tools/slurm_local.sh start     install munge + slurmctld + slurmd + slurm-client if missing (root, apt-get), write
 #                                  the configuration, start the daemons that are not running, wait for an idle node
-#                                  (exit 3: SLURM cannot be installed here)
-#   tools/slurm_local.sh stop      end the daemons this script started (their pid files), nothing else
+#                                  (exit 3: SLURM cannot be installed or started here: no apt-get, not root, ...)
+#   tools/slurm_local.sh stop      cancel the cluster's unfinished jobs, end the daemons this script started (their
+#                                  pid files), nothing else
 #   tools/slurm_local.sh status    the daemons and the node
 #
-# Safe to re-run: start leaves running daemons alone (stop, then start, to change the configuration). The state
+# Safe to re-run: start leaves running daemons alone (stop, then start, to change the configuration); a cold start
+# forgets the jobs of earlier clusters (slurmctld -c) and kills a slurmd left behind by one. The state
 # (configuration, logs, pid files, spool) lives in $SLURM_LOCAL_DIR (default /tmp/claimbench-slurm). /etc/slurm is never
 # written: slurmd runs "configless" (it fetches the configuration from slurmctld and caches it in /run/slurm/conf,
 # where sbatch, squeue, srun ... on this machine find it). Pointing SLURM_CONF at the file would not do: the Snakemake
@@ -32,7 +34,7 @@ PACKAGES=(munge slurmctld slurmd slurm-client)
 MUNGE_PID=/run/munge/munged.pid
 
 die() { echo "slurm_local: $*" >&2; exit 1; }
-cannot_install() { echo "slurm_local: SLURM cannot be installed here: $*" >&2; exit 3; }  # exit 3: tests skip
+cannot_install() { echo "slurm_local: SLURM cannot be installed or started here: $*" >&2; exit 3; }  # tests skip
 
 # pid from a pid file, if that process is alive and runs the expected program
 live_pid() {  # pidfile program
@@ -116,39 +118,79 @@ start_munge() {
 }
 
 start() {
+    if live_pid "$STATE/slurmctld.pid" slurmctld >/dev/null && live_pid "$STATE/slurmd.pid" slurmd >/dev/null; then
+        wait_for_node  # already up: keep its daemons, configuration and jobs (any user may check that)
+        return
+    fi
     install_packages
+    [ "$(id -u)" = 0 ] || cannot_install "the daemons are not running and only root can start them"
     mkdir -p "$STATE"
-    live_pid "$STATE/slurmctld.pid" slurmctld >/dev/null || write_config  # a running cluster keeps its configuration
+    if ! live_pid "$STATE/slurmctld.pid" slurmctld >/dev/null; then
+        # A cold start. A slurmd left from the last controller would keep that one's configuration: end it too.
+        stop_daemon slurmd
+        write_config
+        for log in slurmctld slurmd; do
+            if [ -f "$STATE/$log.log" ]; then mv -f "$STATE/$log.log" "$STATE/$log.log.old"; fi
+        done
+    fi
     start_munge
-    export SLURM_CONF="$CONF"  # for sinfo/scontrol below, before slurmd has cached the configuration
-    live_pid "$STATE/slurmctld.pid" slurmctld >/dev/null || /usr/sbin/slurmctld -f "$CONF" \
+    # -c: a new controller forgets the jobs of an earlier one (its saved state would bring them back, with their job
+    # ids and the GPUs they held)
+    live_pid "$STATE/slurmctld.pid" slurmctld >/dev/null || /usr/sbin/slurmctld -c -f "$CONF" \
         || die "slurmctld did not start; see $STATE/slurmctld.log"
     live_pid "$STATE/slurmd.pid" slurmd >/dev/null || /usr/sbin/slurmd --conf-server 127.0.0.1 -N "$NODE" \
         || die "slurmd did not start; see $STATE/slurmd.log"
+    wait_for_node
+}
+
+# Until the node takes jobs and the client commands find the configuration the way jobs do (slurmd's configless cache
+# in /run/slurm/conf, without SLURM_CONF): the first sbatch right after a start must not race slurmd's registration.
+wait_for_node() {
     local state=""
     for _ in $(seq 120); do
-        state="$(sinfo -h -N -n "$NODE" -o %T 2>/dev/null || true)"
+        state="$(SLURM_CONF="$CONF" sinfo -h -N -n "$NODE" -o %T 2>/dev/null || true)"
         case "$state" in
-            idle|mixed|allocated) echo "slurm_local: node $NODE $state (configuration $CONF)"; return 0 ;;
-            down*|drain*) scontrol update nodename="$NODE" state=resume >/dev/null 2>&1 || true ;;
+            idle|mixed|allocated)
+                if env -u SLURM_CONF scontrol ping >/dev/null 2>&1; then
+                    echo "slurm_local: node $NODE $state (configuration $CONF)"
+                    return 0
+                fi ;;
+            down*|drain*) SLURM_CONF="$CONF" scontrol update nodename="$NODE" state=resume >/dev/null 2>&1 || true ;;
         esac
         sleep 0.5
     done
     die "node $NODE not up after 60 s (state '${state}'); see $STATE/slurmctld.log and $STATE/slurmd.log"
 }
 
-stop() {
+# End one daemon this script started (by its pid file), waiting until it is gone.
+stop_daemon() {  # name
     local pid
-    # slurmd first (it reports to slurmctld), munged last (both use it)
-    for daemon in slurmd slurmctld munged; do
-        if pid="$(live_pid "$STATE/$daemon.pid" "$daemon")"; then
-            kill "$pid"
-            for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-            [ -d "/proc/$pid" ] && die "$daemon ($pid) did not stop"
-            echo "slurm_local: stopped $daemon ($pid)"
+    if pid="$(live_pid "$STATE/$1.pid" "$1")"; then
+        kill "$pid"
+        for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+        [ -d "/proc/$pid" ] && die "$1 ($pid) did not stop"
+        echo "slurm_local: stopped $1 ($pid)"
+    fi
+    rm -f "$STATE/$1.pid"
+}
+
+stop() {
+    local jobs
+    # this cluster's unfinished jobs first: without slurmd their processes would run on, unmanaged
+    if live_pid "$STATE/slurmctld.pid" slurmctld >/dev/null; then
+        jobs="$(SLURM_CONF="$CONF" squeue -h -t PENDING,RUNNING,SUSPENDED,COMPLETING -o %i 2>/dev/null || true)"
+        if [ -n "$jobs" ]; then
+            # shellcheck disable=SC2086
+            SLURM_CONF="$CONF" scancel $jobs || true
+            for _ in $(seq 100); do
+                [ -z "$(SLURM_CONF="$CONF" squeue -h -t RUNNING,COMPLETING -o %i 2>/dev/null)" ] && break
+                sleep 0.1
+            done
+            echo "slurm_local: cancelled jobs" $jobs
         fi
-        rm -f "$STATE/$daemon.pid"
-    done
+    fi
+    # slurmd first (it reports to slurmctld), munged last (both use it)
+    for daemon in slurmd slurmctld munged; do stop_daemon "$daemon"; done
     # slurmd's configuration cache link, if it points into this cluster's state
     [ "$(readlink /run/slurm/conf 2>/dev/null)" = "$STATE/slurmd/conf-cache" ] && rm -f /run/slurm/conf
     return 0
