@@ -61,12 +61,14 @@ def cluster():
 
 
 def representative_part(workdir):
-    """The checkout copied to ``workdir`` keeps only CONFIGURATIONS (config files merge, so the scratch copy's own
-    files are cut down), and its LLM predictions ask for a GPU (predict.gpus: 1)."""
+    """The checkout copied to ``workdir`` keeps only CONFIGURATIONS and leaves paper 002's stage out (config files
+    merge, so the scratch copy's own files are cut down), and its LLM predictions ask for a GPU (predict.gpus: 1)."""
     for name in ("config.yaml", "profiles/smoke/overrides.yaml"):
         path = workdir / name
         config = yaml.safe_load(path.read_text())
         config["configurations"] = {k: v for k, v in config["configurations"].items() if k in CONFIGURATIONS}
+        if "paper002" in config:  # paper 002's stage runs the same rule kinds (fine-tune, predict): not repeated here
+            config["paper002"]["enabled"] = False
         if name.startswith("profiles"):
             config.setdefault("predict", {})["gpus"] = 1
         path.write_text(yaml.safe_dump(config, sort_keys=False))
