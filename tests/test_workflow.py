@@ -155,7 +155,9 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
     import yaml
 
     config = yaml.safe_load((smoke_run / "config.yaml").read_text())
-    tuned = {name for name, conf in config["configurations"].items() if (conf or {}).get("tune_decoding")}
+    overrides = yaml.safe_load((smoke_run / "profiles/smoke/overrides.yaml").read_text()).get("configurations") or {}
+    tuned = {name for name, conf in config["configurations"].items()
+             if {**(conf or {}), **(overrides.get(name) or {})}.get("tune_decoding")}  # as the smoke run merges them
     metrics = smoke_run / "src/claimbench/evaluation/metrics.py"
     original = metrics.read_text()
     try:
