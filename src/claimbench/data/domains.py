@@ -12,7 +12,8 @@ import yaml
 DOMAINS_FILE = Path(__file__).with_name("paper002_domains.yaml")
 
 
-def _plain(code: object) -> str:
+def plain_code(code: object) -> str:
+    """An ICD-10-CM code as prefixes match it: stripped, upper case, no dot (paper 002's evaluation compares so too)."""
     return str(code).strip().replace(".", "").upper()
 
 
@@ -31,15 +32,15 @@ def load_domains(path: str | Path | None = None) -> dict[str, tuple[str, ...]]:
         if not isinstance(prefixes, list) or not prefixes:
             raise ValueError(f"{path}: domain {name!r}: expected a non-empty list of code prefixes")
         for index, prefix in enumerate(prefixes):
-            if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z][0-9A-Z]{1,6}", _plain(prefix)):
+            if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z][0-9A-Z]{1,6}", plain_code(prefix)):
                 raise ValueError(f"{path}: domain {name!r} entry {index}: {prefix!r} is not an ICD-10-CM code prefix")
-        out[str(name)] = tuple(_plain(prefix) for prefix in prefixes)
+        out[str(name)] = tuple(plain_code(prefix) for prefix in prefixes)
     return out
 
 
 def domain_of(code: str, domains: dict[str, tuple[str, ...]] | None = None) -> str | None:
     """The domain an ICD-10-CM code (with or without its dot) counts in, or None."""
-    plain = _plain(code)
+    plain = plain_code(code)
     for name, prefixes in (domains or load_domains()).items():
         if plain.startswith(prefixes):
             return name
