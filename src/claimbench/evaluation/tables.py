@@ -8,11 +8,11 @@ paper prints them (percentages with one decimal, ROUGE x 100, two decimals other
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
 
 import numpy as np
 import pandas as pd
 
-from claimbench.data.cited import cited_values
 from claimbench.evaluation.metrics import ALL_COMPONENTS, COMPONENT_LABELS, COMPONENTS, summarize_codes
 from claimbench.evaluation.validity import summarize_validity
 
@@ -44,12 +44,12 @@ NOT_RUN = "not run"
 
 def paper_table2() -> pd.DataFrame:
     """Paper 000's Table 2 as cited: component, metric, column, value (as printed), unit."""
-    return cited_values("paper000_table2")
+    return pd.read_csv(files("claimbench.data") / "paper000_table2.csv", comment="#")
 
 
 def paper_training() -> pd.DataFrame:
     """Paper 000's fine-tuning statistics as cited: column, model, hours, trainable_params, total_params, share."""
-    return cited_values("paper000_training")
+    return pd.read_csv(files("claimbench.data") / "paper000_training.csv", comment="#")
 
 
 def to_paper_units(metric: str, value: float) -> float:

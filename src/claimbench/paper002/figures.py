@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import matplotlib
@@ -18,7 +19,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from claimbench.data.cited import cited_values  # noqa: E402
 from claimbench.paper002.metrics import COMPONENTS  # noqa: E402
 
 SHORT_LABELS = {"icd10_l0": "L0\ncategory", "icd10_l1": "L1\nsubcategory", "icd10_l2": "L2\nfine-grained",
@@ -27,7 +27,8 @@ SHORT_LABELS = {"icd10_l0": "L0\ncategory", "icd10_l1": "L1\nsubcategory", "icd1
 
 def paper_values(name: str) -> pd.DataFrame:
     """A cited-values table of paper 002 (src/claimbench/data/paper002_<name>.csv; comment lines start with #)."""
-    return cited_values(f"paper002_{name}")
+    with resources.files("claimbench").joinpath(f"data/paper002_{name}.csv").open(encoding="utf-8") as handle:
+        return pd.read_csv(handle, comment="#")
 
 
 def paper_level_f1() -> dict[tuple[str, str], float]:

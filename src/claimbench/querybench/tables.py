@@ -4,10 +4,10 @@ temperature-sweep figure."""
 from __future__ import annotations
 
 import math
+from importlib import resources
 
 import pandas as pd
 
-from claimbench.data.cited import cited_values
 from claimbench.querybench.metrics import METRICS
 from claimbench.querybench.systems import SYSTEMS
 
@@ -19,7 +19,9 @@ RUN_SOURCE = "this run"
 
 def paper_table(name: str) -> pd.DataFrame:
     """A cited-values file of paper 003: ``exact_match``, ``similarity`` or ``error_analysis``."""
-    return cited_values(f"paper003_{name}")
+    path = resources.files("claimbench").joinpath(f"data/paper003_{name}.csv")
+    with resources.as_file(path) as file:
+        return pd.read_csv(file, comment="#")
 
 
 def _num(x: float, digits: int) -> str:
