@@ -1,6 +1,8 @@
 # Retrieval (paper 000, Methods: RAG System Design): all-MiniLM-L6-v2 embeddings of the training notes, a FAISS flat
 # L2 index, and each test note's nearest training notes. Used by the rag and knn configurations (rules/predict.smk).
 # Library: claimbench.retrieval.
+from claimbench.predict.settings import code_hints_path
+
 RETRIEVAL = f"{RESULTS}/retrieval"
 
 
@@ -19,7 +21,7 @@ rule embed_train_notes:
     conda:
         CPU_ENV
     threads: 1  # as every retrieval job: a 2-thread job would wait for both cores while fine-tuning holds one
-    priority: 10  # on the longest chain: embed -> finetune_neighbours -> finetune ft-mini+rag -> select_decoding
+    priority: 10  # on the longest chain: embed -> finetune_neighbours -> finetune ft-mini+lexicon -> select_decoding
     resources:
         mem_mb=3000,
     script:
@@ -100,3 +102,57 @@ rule finetune_neighbours:
         mem_mb=3000,
     script:
         "../scripts/retrieval_finetune_neighbours.py"
+
+
+# Code hints (beyond the paper) for prompt kind rag_lexicon: the training split's ICD-10-CM lexicon and the closest CPT
+# catalog descriptions (claimbench.lexicon), one block per note: the test cases for predict, the training and
+# validation notes for fine-tuning and decoding choices (never the test split there).
+CODE_HINTS_PARAMS = dict(
+    embedder=config["retrieval"].get("embedder"),
+    batch_size=config["retrieval"].get("batch_size", 32),
+    cpt_hints=config["retrieval"].get("cpt_hints", 3),
+    cpt_catalog=(config.get("codesets") or {}).get("cpt_catalog"),
+)
+
+
+rule code_hints:
+    input:
+        train=f"{RESULTS}/data/split/train.parquet",
+        queries=f"{RESULTS}/data/split/test.parquet",
+    output:
+        hints=code_hints_path("test", RESULTS),
+    params:
+        **CODE_HINTS_PARAMS,
+    log:
+        f"{LOGS}/retrieval/code_hints.log",
+    benchmark:
+        f"{BENCH}/retrieval/code_hints.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/retrieval_code_hints.py"
+
+
+rule finetune_code_hints:
+    input:
+        train=f"{RESULTS}/data/split/train.parquet",
+        queries=[f"{RESULTS}/data/split/train.parquet", f"{RESULTS}/data/split/validation.parquet"],
+    output:
+        hints=code_hints_path("finetune", RESULTS),
+    params:
+        **CODE_HINTS_PARAMS,
+    log:
+        f"{LOGS}/retrieval/finetune_code_hints.log",
+    benchmark:
+        f"{BENCH}/retrieval/finetune_code_hints.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    priority: 10  # on the longest chain (fine-tuning ft-mini+lexicon)
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/retrieval_code_hints.py"

@@ -15,10 +15,11 @@ import torch  # noqa: E402
 from claimbench.data.io import read_encounters  # noqa: E402
 from claimbench.predict.decoding import apply_choice  # noqa: E402
 from claimbench.predict.run import (  # noqa: E402
-    example_claims,
     predict_api,
     predict_knn,
+    lexicon_claims,
     predict_llm,
+    prompt_examples,
     select_cases,
     with_grammar_limits,
 )
@@ -39,7 +40,10 @@ examples = None
 if "neighbours" in smk.input.keys():
     k = 1 if conf["method"] == "knn" else int(conf.get("k", 2))
     neighbours = neighbour_ids(pd.read_parquet(smk.input.neighbours), k)
-    examples = example_claims(neighbours, train)
+    if conf.get("icd10") == "lexicon":  # knn reference with the lexicon's ICD-10-CM codes
+        examples = lexicon_claims(neighbours, train, cases)
+    else:
+        examples = prompt_examples(conf.get("prompt"), neighbours, train, smk.input.get("hints"))
 
 if conf["method"] == "knn":
     predict_knn(name, conf, cases, len(test), out, meta, examples)

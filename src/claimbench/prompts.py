@@ -8,6 +8,8 @@ Two families:
 
 Prompt kinds: ``"base"`` (format instruction without descriptions), ``"rag"`` (example claims + format instruction),
 ``"finetuned"`` (what the fine-tuned models see at inference; its training prompt comes from ``training_pair``).
+Beyond the paper, ``"rag_lexicon"``: the RAG prompt plus the code hints of the training split's lexicon
+(claimbench.lexicon); its ``examples`` are the example claims followed by the hint block as the last item.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import yaml
 
 from claimbench.claim import PHI3_SEGMENT_TOKENS, Claim, render_claim
 
-KINDS = ("base", "rag", "finetuned")
+KINDS = ("base", "rag", "finetuned", "rag_lexicon")
+EXAMPLE_KINDS = ("rag", "rag_lexicon")  # prompt kinds that show example claims
+TRAINING_KINDS = ("finetuned", *EXAMPLE_KINDS)  # prompt kinds a configuration can be fine-tuned on
 FAMILIES = ("phi3", "chat_template")
 
 
@@ -49,13 +53,19 @@ def user_turn(kind: str, op_note: str, examples: list[Claim | str] | None = None
     if kind not in KINDS:
         raise ValueError(f"unknown prompt kind {kind!r}; expected one of {KINDS}")
     t = templates()
-    if kind == "rag" and not examples:
-        raise ValueError("the rag prompt needs at least one example claim")
+    claims, hints = list(examples or ()), ""
+    if kind == "rag_lexicon":
+        if not claims:
+            raise ValueError("the rag_lexicon prompt needs the example claims followed by the hint block")
+        claims, hints = claims[:-1], claims[-1]
+    if kind in EXAMPLE_KINDS and not claims:
+        raise ValueError(f"the {kind} prompt needs at least one example claim")
     return t["user"][kind].format(
         question=t["question"],
         seg=seg,
         op_note=op_note,
-        examples=examples_block(examples) if kind == "rag" else "",
+        examples=examples_block(claims) if kind in EXAMPLE_KINDS else "",
+        hints=hints,
         format_rag=t["format_rag"],
         format_base=t["format_base"],
     )
@@ -95,12 +105,13 @@ def build_prompt(
     family: str = "phi3",
     tokenizer=None,
 ) -> str:
-    """The prompt text for one operative note. ``examples`` (claims or their text) only for ``kind="rag"``."""
+    """The prompt text for one operative note. ``examples`` (claims or their text) only for the kinds that show
+    them (``EXAMPLE_KINDS``; for ``rag_lexicon`` the hint block is the last item)."""
     _check_family(family, tokenizer)
     t = templates()
     if family == "phi3":
         user = user_turn(kind, op_note, examples, seg=t["phi3"]["seg"])
-        return t["phi3"][kind].format(system=t["system"], user=user)
+        return t["phi3"]["rag" if kind == "rag_lexicon" else kind].format(system=t["system"], user=user)
     return _chat(tokenizer, messages(kind, op_note, examples), add_generation_prompt=True)
 
 
@@ -110,15 +121,15 @@ def training_pair(op_note: str, claim: Claim, family: str = "phi3", tokenizer=No
 
     ``kind="finetuned"`` is the paper's training prompt. ``kind="rag"`` (beyond the paper: retrieval-augmented
     fine-tuning) trains on the RAG prompt with ``examples`` (the claims of the note's nearest *other* training notes),
-    so the fine-tuned model sees at training what it sees at inference.
+    so the fine-tuned model sees at training what it sees at inference; ``kind="rag_lexicon"`` adds the code hints.
 
     phi3: the paper's training prompt (or Phi-3's RAG prompt); completion = render_claim with Phi-3's segment tokens +
     ``<|end|>``. chat_template: the conversation rendered with the claim as the assistant turn, split where the
     generation prompt ends, so the completion carries the template's own end-of-turn marker.
     """
     _check_family(family, tokenizer)
-    if kind not in ("finetuned", "rag"):
-        raise ValueError(f"fine-tuning prompts are 'finetuned' or 'rag', not {kind!r}")
+    if kind not in TRAINING_KINDS:
+        raise ValueError(f"fine-tuning prompts are one of {TRAINING_KINDS}, not {kind!r}")
     t = templates()
     if family == "phi3":
         user = user_turn(kind, op_note, examples, seg=t["phi3"]["seg"])

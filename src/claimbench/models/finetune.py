@@ -26,6 +26,7 @@ import torch
 from claimbench.atomic import fresh_partial, partial_path, publish, write_text
 from claimbench.models.finetune_plan import deep_merge, settings_for  # noqa: F401 (re-exported)
 from claimbench.offline import set_offline_env
+from claimbench.prompts import EXAMPLE_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def build_examples(records, tokenizer, family: str, max_examples: int | None, ma
         frame = frame.head(int(max_examples))
     examples, truncated, skipped = [], 0, 0
     for row in frame.to_dict("records"):
-        shown = (example_claims or {}).get(str(row.get("encounter_id"))) if kind == "rag" else None
+        shown = (example_claims or {}).get(str(row.get("encounter_id"))) if kind in EXAMPLE_KINDS else None
         try:
             example, cut = _fit_record(row, tokenizer, family, max_seq_length, kind, shown)
         except ValueError as err:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
+from claimbench.prompts import EXAMPLE_KINDS, TRAINING_KINDS
+
 
 def deep_merge(base: Mapping, override: Mapping | None) -> dict:
     """``override`` merged into a copy of ``base``, recursively for nested mappings."""
@@ -53,9 +55,10 @@ def training_prompt(config: Mapping, configuration: str) -> str:
     """The prompt a fine-tuned configuration trains and predicts with: the paper's ``finetuned``, or ``rag``
     (retrieval-augmented fine-tuning, beyond the paper: the claims of the note's nearest training notes shown)."""
     prompt = (config["configurations"][configuration].get("prompt")) or "finetuned"
-    if prompt not in ("finetuned", "rag"):
+    if prompt not in TRAINING_KINDS:
         raise ValueError(f"configurations.{configuration}.prompt is {prompt!r}; a qlora configuration trains on "
-                         "'finetuned' (the paper's) or 'rag' (retrieval-augmented fine-tuning)")
+                         "'finetuned' (the paper's), 'rag' (retrieval-augmented fine-tuning) or 'rag_lexicon' (the "
+                         "same with the training split's code hints)")
     return prompt
 
 
@@ -63,8 +66,12 @@ def finetune_inputs(config: Mapping, configuration: str, results: str = "results
     """Input files of rule finetune besides the base model: the training and validation splits (never the test
     split), and for a rag prompt the neighbours of training and validation notes among the training notes."""
     inputs = {"train": f"{results}/data/split/train.parquet", "validation": f"{results}/data/split/validation.parquet"}
-    if training_prompt(config, configuration) == "rag":
+    if training_prompt(config, configuration) in EXAMPLE_KINDS:
         inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
+    if training_prompt(config, configuration) == "rag_lexicon":  # the code hints of training and validation notes
+        from claimbench.predict.settings import code_hints_path
+
+        inputs["hints"] = code_hints_path("finetune", results)
     return inputs
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from claimbench.claim import Claim, render_claim
 from claimbench.codesets import fiscal_year
 from claimbench.predict.store import PredictionStore, model_identity, run_key
-from claimbench.prompts import build_prompt, detect_family, messages, prompt_sha256
+from claimbench.prompts import EXAMPLE_KINDS, build_prompt, detect_family, messages, prompt_sha256
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,41 @@ def example_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame) -> 
     """test encounter -> the rendered claims of its nearest training notes (the RAG prompt's examples)."""
     claims = {str(r["encounter_id"]): render_claim(Claim.from_record(r)) for r in train.to_dict("records")}
     return {eid: [claims[n] for n in ids] for eid, ids in neighbours.items()}
+
+
+def lexicon_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame,
+                   queries: pd.DataFrame) -> dict[str, list[str]]:
+    """A reference beyond the paper (knn with ``icd10: lexicon``): each query's nearest training claim with its
+    ICD-10-CM codes replaced by the training split's lexicon's answer for the query note (claimbench.lexicon), so
+    the report shows what the code hints alone give, without a language model."""
+    from dataclasses import replace
+
+    from claimbench.lexicon import CodeLexicon
+
+    records = train.to_dict("records")
+    lexicon = CodeLexicon.from_records(records)
+    claims = {str(r["encounter_id"]): Claim.from_record(r) for r in records}
+    notes = dict(zip(queries["encounter_id"].astype(str), queries["op_note"]))
+    return {eid: [render_claim(replace(claims[ids[0]], icd10=tuple(lexicon.best_codes(notes[eid], eid))))]
+            for eid, ids in neighbours.items() if eid in notes}
+
+
+def prompt_examples(kind: str | None, neighbours: Mapping[str, list[str]], train: pd.DataFrame,
+                    hints: str | Path | None = None) -> dict[str, list[str]]:
+    """What a prompt kind shows for each query encounter: its neighbours' claims, and for ``rag_lexicon`` (beyond the
+    paper) its code-hint block as the last item, read from ``hints`` (the Parquet file of rule code_hints or
+    finetune_code_hints: encounter_id, hints; claimbench.lexicon)."""
+    examples = example_claims(neighbours, train)
+    if kind != "rag_lexicon":
+        return examples
+    if hints is None:
+        raise ValueError("prompt kind rag_lexicon needs the code hints file (rules/retrieval.smk, code_hints)")
+    table = pd.read_parquet(hints)
+    blocks = dict(zip(table["encounter_id"].astype(str), table["hints"]))
+    missing = sorted(set(examples) - set(blocks))
+    if missing:
+        raise ValueError(f"{hints}: no code hints for {len(missing)} encounter(s), e.g. {missing[:3]}")
+    return {eid: [*shown, blocks[eid]] for eid, shown in examples.items()}
 
 
 def _write_meta(path: str | Path, meta: dict) -> None:
@@ -147,7 +182,8 @@ def _prompt(kind: str, op_note: str, shown, family: str, tokenizer) -> str:
         from claimbench.paper002.task import build_prompt as json_prompt
 
         return json_prompt(op_note, tokenizer)
-    return build_prompt(kind, op_note, examples=shown if kind == "rag" else None, family=family, tokenizer=tokenizer)
+    return build_prompt(kind, op_note, examples=shown if kind in EXAMPLE_KINDS else None, family=family,
+                        tokenizer=tokenizer)
 
 
 def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Path, model_dir: str | Path,
@@ -327,7 +363,7 @@ def predict_api(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out:
     ids = [str(e) for e in cases["encounter_id"]]
     store = PredictionStore(out, run_key(name, kind, client.url, client.model, client.max_tokens))
     for eid, note in zip(ids, cases["op_note"]):
-        msgs = messages(kind, note, (examples or {}).get(eid) if kind == "rag" else None)
+        msgs = messages(kind, note, (examples or {}).get(eid) if kind in EXAMPLE_KINDS else None)
         digest = prompt_sha256(json.dumps(msgs, sort_keys=True))
         if store.done(eid, digest):
             continue

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
+from claimbench.prompts import EXAMPLE_KINDS
+
 LLM_METHODS = ("base", "rag", "qlora")
 RETRIEVAL_METHODS = ("rag", "knn")
 
@@ -41,11 +43,13 @@ def resolve(config: Mapping, name: str) -> dict:
         conf["model_label"] = f"{model} + QLoRA ({trained_configuration(config, name)}, merged)"
     elif conf["method"] == "knn":
         conf["model_label"] = "all-MiniLM-L6-v2 + FAISS IndexFlatL2 (nearest training claim)"
+        if conf.get("icd10") == "lexicon":
+            conf["model_label"] += "; ICD-10-CM from the training split's code lexicon"
     elif conf["method"] == "api":
         conf["model_label"] = conf.get("model_name", "gpt-4o")
     else:
         conf["model_label"] = model
-    if conf["method"] == "rag" or conf.get("prompt") == "rag":
+    if conf["method"] == "rag" or conf.get("prompt") in EXAMPLE_KINDS:
         conf.setdefault("k", config.get("retrieval", {}).get("k", 2))
     if conf.get("constrained"):  # beyond the paper: the grammar admits the codes of config `codesets`
         conf["codesets"] = dict(config.get("codesets") or {})
@@ -92,14 +96,22 @@ def predict_inputs(config: Mapping, name: str, model_dir, results: str = "result
         inputs["model"] = folder  # a directory output: depend on the folder itself
     elif method in LLM_METHODS:
         inputs["model"] = f"{folder}/config.json"
-    if method in RETRIEVAL_METHODS or config["configurations"][name].get("prompt") == "rag":
+    if method in RETRIEVAL_METHODS or config["configurations"][name].get("prompt") in EXAMPLE_KINDS:
         inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
         inputs["train"] = f"{results}/data/split/train.parquet"
+    if config["configurations"][name].get("prompt") == "rag_lexicon":  # beyond the paper: the code hints
+        inputs["hints"] = code_hints_path("test", results)
     if config["configurations"][name].get("constrained"):  # grammar limits may come from the training claims
         inputs["train"] = f"{results}/data/split/train.parquet"
     if config["configurations"][name].get("tune_decoding"):
         inputs["decoding"] = decoding_choice_path(name, results)
     return inputs
+
+
+def code_hints_path(split: str, results: str = "results") -> str:
+    """The code hints (beyond the paper, prompt kind rag_lexicon) of the test cases (``"test"``) or of the training
+    and validation notes (``"finetune"``): rules code_hints / finetune_code_hints (rules/retrieval.smk)."""
+    return f"{results}/retrieval/{'finetune_' if split == 'finetune' else ''}code_hints.parquet"
 
 
 def decoding_choice_path(name: str, results: str = "results") -> str:
@@ -111,10 +123,12 @@ def decoding_inputs(config: Mapping, name: str, model_dir, results: str = "resul
     """Input files of rule select_decoding: the model, the validation split and, for a rag prompt, the validation
     notes' neighbours among the training notes. Never the test split."""
     inputs = {k: v for k, v in predict_inputs(config, name, model_dir, results).items()
-              if k not in ("test", "neighbours", "decoding")}
+              if k not in ("test", "neighbours", "decoding", "hints")}
     inputs["validation"] = f"{results}/data/split/validation.parquet"
     if "train" in inputs:
         inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
+    if config["configurations"][name].get("prompt") == "rag_lexicon":
+        inputs["hints"] = code_hints_path("finetune", results)
     return inputs
 
 

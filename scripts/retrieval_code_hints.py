@@ -1,0 +1,29 @@
+# Rules code_hints / finetune_code_hints: one code-hint block per query note (claimbench.lexicon), beyond the paper,
+# for prompt kind rag_lexicon. The lexicon comes from the training split only; a training note's own evidence is left
+# out of its hints.
+from claimbench.logs import redirect_to_log
+
+redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
+
+import logging  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from claimbench.codesets import cpt_catalog  # noqa: E402
+from claimbench.data.io import read_encounters  # noqa: E402
+from claimbench.lexicon import CptDescriptionIndex, code_hints  # noqa: E402
+from claimbench.retrieval import load_embedder  # noqa: E402
+
+smk = snakemake  # noqa: F821
+torch.set_num_threads(smk.threads)
+train = read_encounters(smk.input.train)
+queries = pd.concat([read_encounters(path) for path in smk.input.queries], ignore_index=True)
+index = None
+if int(smk.params.cpt_hints) > 0:
+    index = CptDescriptionIndex(cpt_catalog(smk.params.cpt_catalog), load_embedder(smk.params.embedder),
+                                int(smk.params.batch_size))
+table = code_hints(queries, train, index, int(smk.params.cpt_hints))
+table.to_parquet(smk.output.hints, index=False)
+found = table["hints"].str.count("\n").mean()
+logging.info("%d hint blocks for %d queries; mean %.1f lines", len(table), len(queries), found)
