@@ -118,7 +118,7 @@ CODE_HINTS_PARAMS = dict(
 rule code_hints:
     input:
         train=f"{RESULTS}/data/split/train.parquet",
-        queries=f"{RESULTS}/data/split/test.parquet",
+        queries=[f"{RESULTS}/data/split/test.parquet"],
     output:
         hints=code_hints_path("test", RESULTS),
     params:

@@ -53,7 +53,7 @@ with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
                       snakefile=root / "Snakefile", workdir=root)._workflow
     envs = {}
     for rule, configuration in [("predict", "base"), ("predict", "knn"), ("finetune", "ft-mini"),
-                                ("merge_adapter", "ft-medium"), ("select_decoding", "ft-mini+rag")]:
+                                ("merge_adapter", "ft-medium"), ("select_decoding", "ft-mini+lexicon")]:
         wildcards = Wildcards(fromdict={"configuration": configuration})
         envs[f"{rule}/{configuration}"] = Path(str(wf.get_rule(rule).expand_conda_env(wildcards).file)).name
 print(json.dumps(envs))
@@ -78,11 +78,11 @@ def test_rules_take_their_environment_from_the_profile(tmp_path):
     (tmp_path / "models.yaml").write_text(yaml.safe_dump(overlay))
     assert _rule_envs("config.yaml") == {
         "predict/base": "cpu.yaml", "predict/knn": "cpu.yaml", "finetune/ft-mini": "cpu.yaml",
-        "merge_adapter/ft-medium": "cpu.yaml", "select_decoding/ft-mini+rag": "cpu.yaml"}
+        "merge_adapter/ft-medium": "cpu.yaml", "select_decoding/ft-mini+lexicon": "cpu.yaml"}
     # profiles/paper: the LLM predictions and the fine-tuning run where flash-attn and DeepSpeed are; knn needs neither
     assert _rule_envs("config.yaml", "profiles/paper/overrides.yaml", str(tmp_path / "models.yaml")) == {
         "predict/base": "gpu.yaml", "predict/knn": "cpu.yaml", "finetune/ft-mini": "gpu.yaml",
-        "merge_adapter/ft-medium": "gpu.yaml", "select_decoding/ft-mini+rag": "gpu.yaml"}
+        "merge_adapter/ft-medium": "gpu.yaml", "select_decoding/ft-mini+lexicon": "gpu.yaml"}
 
 
 def test_flash_attention_falls_back_to_sdpa_where_it_cannot_run():

@@ -148,3 +148,20 @@ def test_evidence_names_what_is_compared():
     verdicts = ordering_verdicts(headline_f1(metrics, intervals, CONFIGS)).set_index("finding")
     assert verdicts.evidence.iloc[0].startswith("base 0.10 [0.05, 0.15] < rag 0.30 [0.25, 0.35]: yes; ")
     assert verdicts.loc["b", "evidence"].startswith("ft-mini: ICD-10-CM 0.60 [0.55, 0.65] < CPT 0.75 [0.70, 0.80]: yes")
+
+
+def test_best_finetuned_against_every_configuration_without_fine_tuning():
+    from claimbench.evaluation.verdict import best_finetuned
+
+    metrics, intervals = frames()
+    # mean of ICD-10-CM and CPT F1: ft-mini 0.675, ft-medium 0.65
+    best, table = best_finetuned(headline_f1(metrics, intervals, CONFIGS))
+    assert best == "ft-mini"
+    rows = table.set_index("Compared with")
+    assert list(rows.index) == ["base", "rag", "knn"]  # api did not run; fine-tuned rows are not compared
+    assert rows.loc["base", "ICD-10-CM"] == "+0.50 (apart, above)"
+    assert rows.loc["knn", "ICD-10-CM"] == "-0.30 (apart, below)"
+    assert rows.loc["rag", "CPT"] == "+0.15 (apart, above)"
+    assert rows.loc["rag", "Modifier"] == "+0.05 (overlap)"
+    none_ran = CONFIGS.assign(run=CONFIGS.method != "qlora")
+    assert best_finetuned(headline_f1(metrics, intervals, none_ran))[0] is None

@@ -57,7 +57,7 @@ def test_profile_overlay_and_resources(profile, config):
         "phi3-mini": "Phi-3-mini-128k-instruct", "phi3-medium": "Phi-3-medium-128k-instruct"}
     assert all("path" in config["models"][m]["source"] for m in ("phi3-mini", "phi3-medium"))
     assert finetuned_models(config) == {"ft-mini": "phi3-mini", "ft-medium": "phi3-medium",
-                                        "ft-mini+rag": "phi3-mini", "ft-mini+lexicon": "phi3-mini"}
+                                        "ft-mini+lexicon": "phi3-mini"}
 
 
 def test_quantization_is_nf4_double_quant_bf16(config):
