@@ -154,10 +154,12 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
     validation split (select_decoding uses the evaluation)."""
     import yaml
 
-    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
-    overrides = yaml.safe_load((smoke_run / "profiles/smoke/overrides.yaml").read_text()).get("configurations") or {}
-    tuned = {name for name, conf in config["configurations"].items()
-             if {**(conf or {}), **(overrides.get(name) or {})}.get("tune_decoding")}  # as the smoke run merges them
+    from claimbench.models.finetune_plan import deep_merge
+
+    # the configurations as the smoke run merges them: config.yaml's, with the profile's overrides and additions
+    config = deep_merge(yaml.safe_load((smoke_run / "config.yaml").read_text()),
+                        yaml.safe_load((smoke_run / "profiles/smoke/overrides.yaml").read_text()))
+    tuned = {name for name, conf in config["configurations"].items() if (conf or {}).get("tune_decoding")}
     metrics = smoke_run / "src/claimbench/evaluation/metrics.py"
     original = metrics.read_text()
     try:
