@@ -110,7 +110,7 @@ rule finetune_neighbours:
 CODE_HINTS_PARAMS = dict(
     embedder=config["retrieval"].get("embedder"),
     batch_size=config["retrieval"].get("batch_size", 32),
-    cpt_hints=config["retrieval"].get("cpt_hints", 3),
+    cpt_hints=config["retrieval"].get("cpt_hints", 0),  # off unless set (config.yaml says why)
     cpt_catalog=(config.get("codesets") or {}).get("cpt_catalog"),
 )
 

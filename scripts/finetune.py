@@ -26,8 +26,9 @@ if "neighbours" in snakemake.input.keys():  # noqa: F821 (retrieval-augmented fi
     from claimbench.retrieval import neighbour_ids
 
     neighbours = neighbour_ids(pd.read_parquet(snakemake.input.neighbours), job["k"])  # noqa: F821
+    train = read_encounters(snakemake.input.train)  # noqa: F821
     hints = snakemake.input.get("hints")  # noqa: F821 (prompt rag_lexicon: the code hints)
-    job["example_claims"] = prompt_examples(job["prompt"], neighbours, read_encounters(snakemake.input.train), hints)  # noqa: F821
+    job["example_claims"] = prompt_examples(job["prompt"], neighbours, train, hints)
 launch = job["settings"].get("launch")
 if uses_accelerate(launch):
     # Every process reads the same job file; it stays beside the outputs as a record of what was run.

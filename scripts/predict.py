@@ -15,9 +15,9 @@ import torch  # noqa: E402
 from claimbench.data.io import read_encounters  # noqa: E402
 from claimbench.predict.decoding import apply_choice  # noqa: E402
 from claimbench.predict.run import (  # noqa: E402
+    lexicon_claims,
     predict_api,
     predict_knn,
-    lexicon_claims,
     predict_llm,
     prompt_examples,
     select_cases,

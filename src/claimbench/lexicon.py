@@ -21,6 +21,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
+def _unit_rows(vectors):
+    """Each row scaled to length 1, so a dot product is the cosine similarity."""
+    import numpy as np
+
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def normalize_phrase(text: str) -> str:
     """Lower case, single spaces: how a phrase is stored and how a note is searched."""
     return " ".join(str(text).lower().split())
@@ -81,15 +88,12 @@ class CptDescriptionIndex:
     similar to any of its lines (lines shorter than ``min_line_chars`` are headings and are skipped)."""
 
     def __init__(self, catalog, embedder, batch_size: int = 32, min_line_chars: int = 12):
-        import numpy as np
-
         from claimbench.retrieval import embed
 
         self.codes = [str(c) for c in catalog["cpt"]]
         self.descriptions = [str(d) for d in catalog["description"]]
         self.embedder, self.batch_size, self.min_line_chars = embedder, batch_size, min_line_chars
-        vectors = embed(self.descriptions, embedder, batch_size)
-        self.vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        self.vectors = _unit_rows(embed(self.descriptions, embedder, batch_size))
 
     def _lines(self, note: str) -> list[str]:
         return [line.strip() for line in str(note).splitlines() if len(line.strip()) >= self.min_line_chars]
@@ -105,9 +109,7 @@ class CptDescriptionIndex:
         unique = list(dict.fromkeys(line for lines in per_note for line in lines))
         if not unique or k <= 0:
             return [[] for _ in notes]
-        vectors = embed(unique, self.embedder, self.batch_size)
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        similarity = vectors @ self.vectors.T
+        similarity = _unit_rows(embed(unique, self.embedder, self.batch_size)) @ self.vectors.T
         row = {line: i for i, line in enumerate(unique)}
         out = []
         for lines in per_note:

@@ -24,8 +24,9 @@ import yaml
 
 from claimbench.claim import PHI3_SEGMENT_TOKENS, Claim, render_claim
 
-KINDS = ("base", "rag", "finetuned", "rag_lexicon")
-EXAMPLE_KINDS = ("rag", "rag_lexicon")  # prompt kinds that show example claims
+HINTS_KIND = "rag_lexicon"  # beyond the paper: the RAG prompt with the code hints (claimbench.lexicon)
+KINDS = ("base", "rag", "finetuned", HINTS_KIND)
+EXAMPLE_KINDS = ("rag", HINTS_KIND)  # prompt kinds that show example claims
 TRAINING_KINDS = ("finetuned", *EXAMPLE_KINDS)  # prompt kinds a configuration can be fine-tuned on
 FAMILIES = ("phi3", "chat_template")
 
@@ -54,7 +55,7 @@ def user_turn(kind: str, op_note: str, examples: list[Claim | str] | None = None
         raise ValueError(f"unknown prompt kind {kind!r}; expected one of {KINDS}")
     t = templates()
     claims, hints = list(examples or ()), ""
-    if kind == "rag_lexicon":
+    if kind == HINTS_KIND:
         if not claims:
             raise ValueError("the rag_lexicon prompt needs the example claims followed by the hint block")
         claims, hints = claims[:-1], claims[-1]
@@ -111,7 +112,7 @@ def build_prompt(
     t = templates()
     if family == "phi3":
         user = user_turn(kind, op_note, examples, seg=t["phi3"]["seg"])
-        return t["phi3"]["rag" if kind == "rag_lexicon" else kind].format(system=t["system"], user=user)
+        return t["phi3"]["rag" if kind == HINTS_KIND else kind].format(system=t["system"], user=user)
     return _chat(tokenizer, messages(kind, op_note, examples), add_generation_prompt=True)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
-from claimbench.prompts import EXAMPLE_KINDS, TRAINING_KINDS
+from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, TRAINING_KINDS
 
 
 def deep_merge(base: Mapping, override: Mapping | None) -> dict:
@@ -66,9 +66,10 @@ def finetune_inputs(config: Mapping, configuration: str, results: str = "results
     """Input files of rule finetune besides the base model: the training and validation splits (never the test
     split), and for a rag prompt the neighbours of training and validation notes among the training notes."""
     inputs = {"train": f"{results}/data/split/train.parquet", "validation": f"{results}/data/split/validation.parquet"}
-    if training_prompt(config, configuration) in EXAMPLE_KINDS:
+    prompt = training_prompt(config, configuration)
+    if prompt in EXAMPLE_KINDS:
         inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
-    if training_prompt(config, configuration) == "rag_lexicon":  # the code hints of training and validation notes
+    if prompt == HINTS_KIND:  # the code hints of training and validation notes
         from claimbench.predict.settings import code_hints_path
 
         inputs["hints"] = code_hints_path("finetune", results)

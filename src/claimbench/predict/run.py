@@ -27,7 +27,7 @@ import pandas as pd
 from claimbench.claim import Claim, render_claim
 from claimbench.codesets import fiscal_year
 from claimbench.predict.store import PredictionStore, model_identity, run_key
-from claimbench.prompts import EXAMPLE_KINDS, build_prompt, detect_family, messages, prompt_sha256
+from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, build_prompt, detect_family, messages, prompt_sha256
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def prompt_examples(kind: str | None, neighbours: Mapping[str, list[str]], train
     paper) its code-hint block as the last item, read from ``hints`` (the Parquet file of rule code_hints or
     finetune_code_hints: encounter_id, hints; claimbench.lexicon)."""
     examples = example_claims(neighbours, train)
-    if kind != "rag_lexicon":
+    if kind != HINTS_KIND:
         return examples
     if hints is None:
         raise ValueError("prompt kind rag_lexicon needs the code hints file (rules/retrieval.smk, code_hints)")

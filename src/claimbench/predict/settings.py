@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
-from claimbench.prompts import EXAMPLE_KINDS
+from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND
 
 LLM_METHODS = ("base", "rag", "qlora")
 RETRIEVAL_METHODS = ("rag", "knn")
@@ -99,7 +99,7 @@ def predict_inputs(config: Mapping, name: str, model_dir, results: str = "result
     if method in RETRIEVAL_METHODS or config["configurations"][name].get("prompt") in EXAMPLE_KINDS:
         inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
         inputs["train"] = f"{results}/data/split/train.parquet"
-    if config["configurations"][name].get("prompt") == "rag_lexicon":  # beyond the paper: the code hints
+    if config["configurations"][name].get("prompt") == HINTS_KIND:  # beyond the paper: the code hints
         inputs["hints"] = code_hints_path("test", results)
     if config["configurations"][name].get("constrained"):  # grammar limits may come from the training claims
         inputs["train"] = f"{results}/data/split/train.parquet"
@@ -127,7 +127,7 @@ def decoding_inputs(config: Mapping, name: str, model_dir, results: str = "resul
     inputs["validation"] = f"{results}/data/split/validation.parquet"
     if "train" in inputs:
         inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
-    if config["configurations"][name].get("prompt") == "rag_lexicon":
+    if config["configurations"][name].get("prompt") == HINTS_KIND:
         inputs["hints"] = code_hints_path("finetune", results)
     return inputs
 
