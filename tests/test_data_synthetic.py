@@ -154,6 +154,25 @@ def test_cpt_lines_carry_a_rationale_naming_their_modifiers(extract):
 
 
 # -- the paper's domains -------------------------------------------------------------------------------------------
+def test_a_sided_diagnosis_is_that_sides_code_in_the_code_set():
+    """A right or left procedure's diagnosis code must name that side in its code-set description (the policy once
+    gave a left upper eyelid H02.832, "right lower eyelid"). Bilateral may fall back to an unspecified side."""
+    from claimbench.data.synthetic import resolve_diagnosis
+
+    descriptions = codesets.icd10cm_descriptions(2024)
+    valid = frozenset(descriptions)
+    wrong = []
+    for cpt, procedure in Policy().raw["procedures"].items():
+        for entry in procedure.get("diagnoses") or ():
+            if not any("{lat}" in t for t in entry.get("codes") or [entry.get("code", "")]):
+                continue
+            for side, word in (("R", "right"), ("L", "left")):
+                code = resolve_diagnosis(entry, side, valid)
+                if code and not re.search(rf"\b{word}\b", descriptions[code].lower()):
+                    wrong.append((cpt, side, code, descriptions[code]))
+    assert wrong == []
+
+
 def test_domain_findings_codes_belong_to_their_domain_and_resolve_by_year():
     policy = Policy()
     gaps = set()
