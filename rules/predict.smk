@@ -35,6 +35,8 @@ rule predict:
         n_test_cases=PREDICT.get("n_test_cases"),
         seed=config["seed"],
         data_source=config["data"]["source"],
+        side_hints=config["retrieval"].get("side_hints", True),  # knn+lexicon, as the hints (rules/retrieval.smk)
+        codesets=config.get("codesets", {}),
     log:
         f"{LOGS}/predict/{{configuration}}.log",
     benchmark:

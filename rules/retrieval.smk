@@ -112,6 +112,10 @@ CODE_HINTS_PARAMS = dict(
     batch_size=config["retrieval"].get("batch_size", 32),
     cpt_hints=config["retrieval"].get("cpt_hints", 0),  # off unless set (config.yaml says why)
     cpt_catalog=(config.get("codesets") or {}).get("cpt_catalog"),
+    side_hints=config["retrieval"].get("side_hints", True),
+    # lexical: the prompt's example claims are those of the nearest training notes by TF-IDF (claimbench.lexicon)
+    lexical_k=config["retrieval"].get("k", 2) if config["retrieval"].get("hint_neighbours") == "lexical" else 0,
+    icd10cm_files=(config.get("codesets") or {}).get("icd10cm_files") or {},
 )
 
 

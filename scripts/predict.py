@@ -15,6 +15,7 @@ import torch  # noqa: E402
 from claimbench.data.io import read_encounters  # noqa: E402
 from claimbench.predict.decoding import apply_choice  # noqa: E402
 from claimbench.predict.run import (  # noqa: E402
+    hint_neighbours,
     lexicon_claims,
     predict_api,
     predict_knn,
@@ -40,8 +41,10 @@ examples = None
 if "neighbours" in smk.input.keys():
     k = 1 if conf["method"] == "knn" else int(conf.get("k", 2))
     neighbours = neighbour_ids(pd.read_parquet(smk.input.neighbours), k)
-    if conf.get("icd10") == "lexicon":  # knn reference with the lexicon's ICD-10-CM codes
-        examples = lexicon_claims(neighbours, train, cases)
+    if conf.get("icd10") == "lexicon":  # knn reference with the lexicon's ICD-10-CM codes (and its neighbours)
+        neighbours = hint_neighbours(smk.input.hints, neighbours)
+        examples = lexicon_claims(neighbours, train, cases, smk.params.side_hints,
+                                  (smk.params.codesets or {}).get("icd10cm_files"))
     else:
         examples = prompt_examples(conf.get("prompt"), neighbours, train, smk.input.get("hints"))
 

@@ -23,7 +23,8 @@ index = None
 if int(smk.params.cpt_hints) > 0:
     index = CptDescriptionIndex(cpt_catalog(smk.params.cpt_catalog), load_embedder(smk.params.embedder),
                                 int(smk.params.batch_size))
-table = code_hints(queries, train, index, int(smk.params.cpt_hints))
+table = code_hints(queries, train, index, int(smk.params.cpt_hints), bool(smk.params.side_hints),
+                   smk.params.icd10cm_files, int(smk.params.lexical_k))
 table.to_parquet(smk.output.hints, index=False)
 found = table["hints"].str.count("\n").mean()
 logging.info("%d hint blocks for %d queries; mean %.1f lines", len(table), len(queries), found)

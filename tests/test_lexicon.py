@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from claimbench.claim import Claim, CptLine, render_claim
-from claimbench.lexicon import CodeLexicon, CptDescriptionIndex, code_hints, hint_block, normalize_phrase
+from claimbench.lexicon import (CodeLexicon, CptDescriptionIndex, best_codes, code_hints, hint_block,
+                                normalize_phrase)
 from claimbench.predict.run import example_claims, prompt_examples
 from claimbench.prompts import build_prompt, training_pair
 
@@ -38,7 +39,7 @@ def test_hints_in_note_order_codes_by_count_contained_phrase_dropped():
     # "nuclear cataract" lies inside the longer phrase found: only the longer one is shown
     assert hints == [("hypertension", ["I10"]), ("hyperlipidemia", ["E78.5"]),
                      ("age-related nuclear cataract", ["H25.12", "H25.11"])]
-    assert LEXICON.best_codes(note) == ["I10", "E78.5", "H25.12"]
+    assert best_codes(LEXICON.hints(note)) == ["I10", "E78.5", "H25.12"]
     assert LEXICON.hints("Dx: nuclear cataract.") == [("nuclear cataract", ["H25.10"])]
 
 
@@ -130,3 +131,67 @@ def test_knn_lexicon_reference_swaps_in_the_lexicons_codes():
     claims = lexicon_claims({"Q1": ["T3", "T2"]}, TRAIN, queries)
     nearest = Claim.from_record(TRAIN.iloc[2].to_dict())
     assert claims == {"Q1": [render_claim(Claim(icd10=("E78.5", "H25.10"), cpt_lines=nearest.cpt_lines))]}
+
+
+# Laterality (claimbench.laterality): a left note gets the left codes, and the block says so.
+SIDED = pd.DataFrame([
+    chart("S1", "Dx: trigger thumb. Procedure: A1 pulley release, right.", [("M65.311", "trigger thumb")]),
+    chart("S2", "Dx: trigger thumb, right-sided. PMH: hypertension.", [("M65.311", "trigger thumb"),
+                                                                      ("I10", "hypertension")]),
+])
+
+
+def test_side_hints_move_codes_to_the_notes_side_and_state_it():
+    query = pd.DataFrame([{**chart("Q", "Left trigger thumb; hypertension. The left thumb was prepped.", []),
+                           "fiscal_year": 2024}])
+    table = code_hints(query, SIDED, sides=True)
+    # M65.312 is in no training claim: it is the code set's left counterpart of M65.311
+    assert table.hints[0] == hint_block([("trigger thumb", ["M65.312"]), ("hypertension", ["I10"])],
+                                        show_side=True, side="L")
+    assert table.hints[0].endswith("\nOperative side documented in this report: left (LT)")
+    plain = code_hints(query, SIDED)
+    assert plain.hints[0] == hint_block([("trigger thumb", ["M65.311"]), ("hypertension", ["I10"])])
+    unsided = code_hints(query.assign(op_note="trigger thumb"), SIDED, sides=True)
+    assert unsided.hints[0].endswith("\ntrigger thumb: M65.311\nOperative side documented in this report: not stated")
+
+
+def test_knn_lexicon_reference_with_sides_moves_codes_and_side_modifiers():
+    from claimbench.predict.run import lexicon_claims
+
+    train = SIDED.copy()
+    train["cpt_lines"] = [[{"provider": "Dr. X", "cpt": "26055", "modifiers": ["RT"], "description": "release"}]] * 2
+    query = pd.DataFrame([{**chart("Q", "Trigger thumb of the left hand (left-sided).", []), "fiscal_year": 2024}])
+    claims = lexicon_claims({"Q": ["S1"]}, train, query, sides=True)
+    expected = Claim(icd10=("M65.312",), cpt_lines=(CptLine("Dr. X", "26055", ("LT",), "release"),))
+    assert claims == {"Q": [render_claim(expected)]}
+    assert lexicon_claims({"Q": ["S1"]}, train, query)["Q"][0].count("RT") == 1  # sides off: as the nearest claim
+
+
+def test_lexical_neighbours_share_words_and_never_the_note_itself():
+    from claimbench.lexicon import LexicalNeighbours
+
+    ids = ["A", "B", "C"]
+    notes = ["Open inguinal hernia repair with mesh.", "Left total knee arthroplasty.",
+             "Laparoscopic inguinal hernia repair."]
+    index = LexicalNeighbours(ids, notes)
+    assert index.nearest(["Q"], ["Recurrent hernia: open inguinal hernia repair with mesh."], 2) == [["A", "C"]]
+    assert index.nearest(["A"], [notes[0]], 1) == [["C"]]  # a training note is never its own neighbour
+
+
+def test_lexical_neighbours_replace_the_embedding_ones_in_the_prompt_and_knn_lexicon(tmp_path):
+    from claimbench.predict.run import hint_neighbours, lexicon_claims
+
+    queries = pd.DataFrame([chart("Q1", "Dx: age-related nuclear cataract, OS. Hx: hypertension.", [])])
+    table = code_hints(queries, TRAIN, lexical_k=2)
+    assert table.neighbours[0] == ["T3", "T2"]  # T3 shares the most words
+    table.to_parquet(tmp_path / "hints.parquet")
+    embedding = {"Q1": ["T4", "T1"]}
+    assert hint_neighbours(tmp_path / "hints.parquet", embedding) == {"Q1": ["T3", "T2"]}
+    assert hint_neighbours(tmp_path / "hints.parquet", {"Q1": ["T4"]}) == {"Q1": ["T3"]}  # as many as asked
+    shown = prompt_examples("rag_lexicon", embedding, TRAIN, tmp_path / "hints.parquet")
+    assert shown["Q1"] == [*example_claims({"Q1": ["T3", "T2"]}, TRAIN)["Q1"], table.hints[0]]
+    assert prompt_examples("rag", embedding, TRAIN) == example_claims(embedding, TRAIN)  # the paper's rag: unchanged
+    code_hints(queries, TRAIN).to_parquet(tmp_path / "plain.parquet")  # without lexical_k: the embedding ones
+    assert hint_neighbours(tmp_path / "plain.parquet", embedding) == embedding
+    nearest = hint_neighbours(tmp_path / "hints.parquet", {"Q1": ["T4"]})
+    assert lexicon_claims(nearest, TRAIN, queries)["Q1"][0].count("66984") == 1

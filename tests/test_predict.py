@@ -391,3 +391,18 @@ def test_constrained_run_key_and_meta(tmp_path, tiny_llama):
     for line in (tmp_path / "g.jsonl").read_text().splitlines():
         claim = parse_claim(json.loads(line)["generated_text"])
         assert claim.icd10 and claim.cpt_lines and set(claim.icd10) <= refs.icd10cm(2021)
+
+
+def test_knn_lexicon_and_rag_lexicon_read_the_code_hints_and_never_the_test_ones_for_tuning():
+    from claimbench.predict.settings import code_hints_path, decoding_inputs, predict_inputs
+
+    config = {"configurations": {
+        "knn": {"method": "knn"},
+        "knn+lexicon": {"method": "knn", "icd10": "lexicon"},
+        "ft-mini+lexicon": {"method": "qlora", "model": "smollm2", "prompt": "rag_lexicon",
+                            "tune_decoding": {"repetition_penalty": [1.1, 1.0]}},
+    }}
+    assert "hints" not in predict_inputs(config, "knn", None, "R")
+    assert predict_inputs(config, "knn+lexicon", None, "R")["hints"] == code_hints_path("test", "R")
+    assert predict_inputs(config, "ft-mini+lexicon", None, "R")["hints"] == code_hints_path("test", "R")
+    assert decoding_inputs(config, "ft-mini+lexicon", None, "R")["hints"] == code_hints_path("finetune", "R")

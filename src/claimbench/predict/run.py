@@ -50,38 +50,63 @@ def example_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame) -> 
     return {eid: [claims[n] for n in ids] for eid, ids in neighbours.items()}
 
 
-def lexicon_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame,
-                   queries: pd.DataFrame) -> dict[str, list[str]]:
+def lexicon_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame, queries: pd.DataFrame,
+                   sides: bool = False, cms_files: Mapping | None = None) -> dict[str, list[str]]:
     """A reference beyond the paper (knn with ``icd10: lexicon``): each query's nearest training claim with its
     ICD-10-CM codes replaced by the training split's lexicon's answer for the query note (claimbench.lexicon), so
-    the report shows what the code hints alone give, without a language model."""
+    the report shows what the code hints alone give, without a language model. With ``sides`` (as the hints of
+    retrieval.side_hints) the codes are moved to the side the note documents, and so are the claim's side
+    modifiers (RT, LT, 50; claimbench.laterality)."""
     from dataclasses import replace
 
-    from claimbench.lexicon import CodeLexicon
+    from claimbench.laterality import with_side_modifier
+    from claimbench.lexicon import CodeLexicon, best_codes
 
     records = train.to_dict("records")
     lexicon = CodeLexicon.from_records(records)
     claims = {str(r["encounter_id"]): Claim.from_record(r) for r in records}
-    notes = dict(zip(queries["encounter_id"].astype(str), queries["op_note"]))
-    return {eid: [render_claim(replace(claims[ids[0]], icd10=tuple(lexicon.best_codes(notes[eid], eid))))]
-            for eid, ids in neighbours.items() if eid in notes}
+    out = {}
+    for query in queries.to_dict("records"):
+        eid, note = str(query["encounter_id"]), query["op_note"]
+        if eid not in neighbours:
+            continue
+        claim = claims[neighbours[eid][0]]
+        if sides:
+            hints, side = lexicon.sided_hints(note, eid, query.get("fiscal_year"), cms_files)
+            lines = tuple(replace(line, modifiers=with_side_modifier(line.modifiers, side)) for line in claim.cpt_lines)
+            claim = replace(claim, cpt_lines=lines)
+        else:
+            hints = lexicon.hints(note, eid)
+        out[eid] = [render_claim(replace(claim, icd10=tuple(best_codes(hints))))]
+    return out
+
+
+def hint_neighbours(hints: str | Path, neighbours: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """``neighbours`` with each list replaced by as many of the hint file's lexical neighbours (column
+    ``neighbours``, written with config retrieval.hint_neighbours: lexical), where the file has them."""
+    table = pd.read_parquet(hints)
+    if "neighbours" not in table:
+        return dict(neighbours)
+    lexical = {str(eid): [str(n) for n in ids] for eid, ids in zip(table["encounter_id"], table["neighbours"])}
+    return {eid: lexical[eid][: len(ids)] if eid in lexical else ids for eid, ids in neighbours.items()}
 
 
 def prompt_examples(kind: str | None, neighbours: Mapping[str, list[str]], train: pd.DataFrame,
                     hints: str | Path | None = None) -> dict[str, list[str]]:
     """What a prompt kind shows for each query encounter: its neighbours' claims, and for ``rag_lexicon`` (beyond the
     paper) its code-hint block as the last item, read from ``hints`` (the Parquet file of rule code_hints or
-    finetune_code_hints: encounter_id, hints; claimbench.lexicon)."""
-    examples = example_claims(neighbours, train)
+    finetune_code_hints: encounter_id, hints[, neighbours]; claimbench.lexicon). Where that file lists lexical
+    neighbours, their claims are shown instead of the embedding neighbours'."""
     if kind != HINTS_KIND:
-        return examples
+        return example_claims(neighbours, train)
     if hints is None:
         raise ValueError("prompt kind rag_lexicon needs the code hints file (rules/retrieval.smk, code_hints)")
     table = pd.read_parquet(hints)
     blocks = dict(zip(table["encounter_id"].astype(str), table["hints"]))
-    missing = sorted(set(examples) - set(blocks))
+    missing = sorted(set(neighbours) - set(blocks))
     if missing:
         raise ValueError(f"{hints}: no code hints for {len(missing)} encounter(s), e.g. {missing[:3]}")
+    examples = example_claims(hint_neighbours(hints, neighbours), train)
     return {eid: [*shown, blocks[eid]] for eid, shown in examples.items()}
 
 

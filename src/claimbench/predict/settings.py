@@ -99,7 +99,8 @@ def predict_inputs(config: Mapping, name: str, model_dir, results: str = "result
     if method in RETRIEVAL_METHODS or config["configurations"][name].get("prompt") in EXAMPLE_KINDS:
         inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
         inputs["train"] = f"{results}/data/split/train.parquet"
-    if config["configurations"][name].get("prompt") == HINTS_KIND:  # beyond the paper: the code hints
+    conf = config["configurations"][name]
+    if conf.get("prompt") == HINTS_KIND or conf.get("icd10") == "lexicon":  # beyond the paper: the code hints
         inputs["hints"] = code_hints_path("test", results)
     if config["configurations"][name].get("constrained"):  # grammar limits may come from the training claims
         inputs["train"] = f"{results}/data/split/train.parquet"
