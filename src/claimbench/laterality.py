@@ -21,7 +21,6 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-SIDES = ("R", "L", "B")
 SIDE_WORDS = {"R": "right", "L": "left", "B": "bilateral"}
 SIDE_MODIFIERS = {"R": "RT", "L": "LT", "B": "50"}  # the CPT modifiers of a sided procedure
 

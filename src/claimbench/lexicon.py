@@ -79,13 +79,15 @@ class CodeLexicon:
         return [(p, [code for code, _ in sorted(counts[p].items(), key=lambda kv: (-kv[1], kv[0]))]) for p in kept]
 
     def sided_hints(self, note: str, encounter_id: str | None = None, fiscal_year: int | None = None,
-                    cms_files: Mapping | None = None) -> tuple[list[tuple[str, list[str]]], str | None]:
+                    cms_files: Mapping | None = None,
+                    sides: bool = True) -> tuple[list[tuple[str, list[str]]], str | None]:
         """``hints`` with every code moved to the side the note documents (claimbench.laterality; the code set of
         ``fiscal_year`` gives the counterparts), and that side ("R", "L", "B" or None). Without a fiscal year the
-        codes stay as the lexicon holds them."""
+        codes stay as the lexicon holds them; with ``sides`` False they stay too, and the side is None."""
         from claimbench.laterality import note_side, side_siblings
 
-        found, side = self.hints(note, encounter_id), note_side(note)
+        found = self.hints(note, encounter_id)
+        side = note_side(note) if sides else None
         if side is None or fiscal_year is None:
             return found, side
         siblings = side_siblings(fiscal_year, cms_files)
@@ -202,11 +204,8 @@ def code_hints(queries, train, cpt_index: CptDescriptionIndex | None = None, k_c
     cpt = cpt_index.candidates_many(notes, k_cpt) if cpt_index is not None else [None] * len(notes)
     rows = []
     for eid, note, year, found in zip(ids, notes, years, cpt):
-        if sides:
-            hints, side = lexicon.sided_hints(note, eid, year, cms_files)
-            rows.append({"encounter_id": eid, "hints": hint_block(hints, found, True, side)})
-        else:
-            rows.append({"encounter_id": eid, "hints": hint_block(lexicon.hints(note, eid), found)})
+        hints, side = lexicon.sided_hints(note, eid, year, cms_files, sides)
+        rows.append({"encounter_id": eid, "hints": hint_block(hints, found, show_side=sides, side=side)})
     table = pd.DataFrame(rows, columns=["encounter_id", "hints"])
     if lexical_k > 0:
         index = LexicalNeighbours(train["encounter_id"].astype(str).tolist(), train["op_note"].tolist())

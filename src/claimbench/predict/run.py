@@ -71,20 +71,19 @@ def lexicon_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame, que
         if eid not in neighbours:
             continue
         claim = claims[neighbours[eid][0]]
-        if sides:
-            hints, side = lexicon.sided_hints(note, eid, query.get("fiscal_year"), cms_files)
-            lines = tuple(replace(line, modifiers=with_side_modifier(line.modifiers, side)) for line in claim.cpt_lines)
-            claim = replace(claim, cpt_lines=lines)
-        else:
-            hints = lexicon.hints(note, eid)
-        out[eid] = [render_claim(replace(claim, icd10=tuple(best_codes(hints))))]
+        hints, side = lexicon.sided_hints(note, eid, query.get("fiscal_year"), cms_files, sides)
+        lines = tuple(replace(line, modifiers=with_side_modifier(line.modifiers, side)) for line in claim.cpt_lines)
+        out[eid] = [render_claim(replace(claim, icd10=tuple(best_codes(hints)), cpt_lines=lines))]
     return out
 
 
 def hint_neighbours(hints: str | Path, neighbours: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """``neighbours`` with each list replaced by as many of the hint file's lexical neighbours (column
     ``neighbours``, written with config retrieval.hint_neighbours: lexical), where the file has them."""
-    table = pd.read_parquet(hints)
+    return _lexical_neighbours(pd.read_parquet(hints), neighbours)
+
+
+def _lexical_neighbours(table: pd.DataFrame, neighbours: Mapping[str, list[str]]) -> dict[str, list[str]]:
     if "neighbours" not in table:
         return dict(neighbours)
     lexical = {str(eid): [str(n) for n in ids] for eid, ids in zip(table["encounter_id"], table["neighbours"])}
@@ -106,7 +105,7 @@ def prompt_examples(kind: str | None, neighbours: Mapping[str, list[str]], train
     missing = sorted(set(neighbours) - set(blocks))
     if missing:
         raise ValueError(f"{hints}: no code hints for {len(missing)} encounter(s), e.g. {missing[:3]}")
-    examples = example_claims(hint_neighbours(hints, neighbours), train)
+    examples = example_claims(_lexical_neighbours(table, neighbours), train)
     return {eid: [*shown, blocks[eid]] for eid, shown in examples.items()}
 
 

@@ -89,22 +89,22 @@ def predict_model_dir(config: Mapping, name: str, model_dir, results: str = "res
 
 def predict_inputs(config: Mapping, name: str, model_dir, results: str = "results") -> dict:
     """Input files of rule predict for configuration ``name``."""
-    method = config["configurations"][name]["method"]
+    conf = config["configurations"][name]
+    method = conf["method"]
     inputs = {"test": f"{results}/data/split/test.parquet"}
     folder = predict_model_dir(config, name, model_dir, results)
     if method == "qlora":
         inputs["model"] = folder  # a directory output: depend on the folder itself
     elif method in LLM_METHODS:
         inputs["model"] = f"{folder}/config.json"
-    if method in RETRIEVAL_METHODS or config["configurations"][name].get("prompt") in EXAMPLE_KINDS:
+    if method in RETRIEVAL_METHODS or conf.get("prompt") in EXAMPLE_KINDS:
         inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
         inputs["train"] = f"{results}/data/split/train.parquet"
-    conf = config["configurations"][name]
     if conf.get("prompt") == HINTS_KIND or conf.get("icd10") == "lexicon":  # beyond the paper: the code hints
         inputs["hints"] = code_hints_path("test", results)
-    if config["configurations"][name].get("constrained"):  # grammar limits may come from the training claims
+    if conf.get("constrained"):  # grammar limits may come from the training claims
         inputs["train"] = f"{results}/data/split/train.parquet"
-    if config["configurations"][name].get("tune_decoding"):
+    if conf.get("tune_decoding"):
         inputs["decoding"] = decoding_choice_path(name, results)
     return inputs
 
