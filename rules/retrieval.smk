@@ -1,7 +1,7 @@
 # Retrieval (paper 000, Methods: RAG System Design): all-MiniLM-L6-v2 embeddings of the training notes, a FAISS flat
 # L2 index, and each test note's nearest training notes. Used by the rag and knn configurations (rules/predict.smk).
 # Library: claimbench.retrieval.
-from claimbench.predict.settings import code_hints_path
+from claimbench.predict.settings import code_hints_path, lexical_neighbour_count
 
 RETRIEVAL = f"{RESULTS}/retrieval"
 
@@ -113,8 +113,6 @@ CODE_HINTS_PARAMS = dict(
     cpt_hints=config["retrieval"].get("cpt_hints", 0),  # off unless set (config.yaml says why)
     cpt_catalog=(config.get("codesets") or {}).get("cpt_catalog"),
     side_hints=config["retrieval"].get("side_hints", True),
-    # lexical: the prompt's example claims are those of the nearest training notes by TF-IDF (claimbench.lexicon)
-    lexical_k=config["retrieval"].get("k", 2) if config["retrieval"].get("hint_neighbours") == "lexical" else 0,
     icd10cm_files=(config.get("codesets") or {}).get("icd10cm_files") or {},
 )
 
@@ -127,6 +125,7 @@ rule code_hints:
         hints=code_hints_path("test", RESULTS),
     params:
         **CODE_HINTS_PARAMS,
+        lexical_k=[lexical_neighbour_count(config["retrieval"], "hint_neighbours")],  # per query file
     log:
         f"{LOGS}/retrieval/code_hints.log",
     benchmark:
@@ -148,6 +147,11 @@ rule finetune_code_hints:
         hints=code_hints_path("finetune", RESULTS),
     params:
         **CODE_HINTS_PARAMS,
+        # training notes: the prompts fine-tuning learns from; validation notes: answered as test notes are
+        lexical_k=[
+            lexical_neighbour_count(config["retrieval"], "training_hint_neighbours"),
+            lexical_neighbour_count(config["retrieval"], "hint_neighbours"),
+        ],
     log:
         f"{LOGS}/retrieval/finetune_code_hints.log",
     benchmark:

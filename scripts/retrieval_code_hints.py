@@ -18,13 +18,15 @@ from claimbench.retrieval import load_embedder  # noqa: E402
 smk = snakemake  # noqa: F821
 torch.set_num_threads(smk.threads)
 train = read_encounters(smk.input.train)
-queries = pd.concat([read_encounters(path) for path in smk.input.queries], ignore_index=True)
 index = None
 if int(smk.params.cpt_hints) > 0:
     index = CptDescriptionIndex(cpt_catalog(smk.params.cpt_catalog), load_embedder(smk.params.embedder),
                                 int(smk.params.batch_size))
-table = code_hints(queries, train, index, int(smk.params.cpt_hints), bool(smk.params.side_hints),
-                   smk.params.icd10cm_files, int(smk.params.lexical_k))
+# each query file with its own number of lexical neighbours (params.lexical_k, in input order; 0 = none listed)
+table = pd.concat([code_hints(read_encounters(path), train, index, int(smk.params.cpt_hints),
+                              bool(smk.params.side_hints), smk.params.icd10cm_files, int(k))
+                   for path, k in zip(smk.input.queries, smk.params.lexical_k, strict=True)], ignore_index=True)
 table.to_parquet(smk.output.hints, index=False)
 found = table["hints"].str.count("\n").mean()
-logging.info("%d hint blocks for %d queries; mean %.1f lines", len(table), len(queries), found)
+lexical = int(table["neighbours"].notna().sum()) if "neighbours" in table else 0
+logging.info("%d hint blocks; mean %.1f lines; %d with lexical neighbours", len(table), found, lexical)

@@ -195,3 +195,26 @@ def test_lexical_neighbours_replace_the_embedding_ones_in_the_prompt_and_knn_lex
     assert hint_neighbours(tmp_path / "plain.parquet", embedding) == embedding
     nearest = hint_neighbours(tmp_path / "hints.parquet", {"Q1": ["T4"]})
     assert lexicon_claims(nearest, TRAIN, queries)["Q1"][0].count("66984") == 1
+
+
+def test_a_hint_file_may_list_lexical_neighbours_for_some_notes_only(tmp_path):
+    """rule finetune_code_hints: training notes with the embedding neighbours (retrieval.training_hint_neighbours),
+    validation notes with the lexical ones (retrieval.hint_neighbours), in one file."""
+    from claimbench.predict.run import hint_neighbours
+
+    training = pd.DataFrame([chart("T9", "Age-related nuclear cataract, right eye.", [])])
+    validation = pd.DataFrame([chart("Q1", "Dx: age-related nuclear cataract, OS. Hx: hypertension.", [])])
+    table = pd.concat([code_hints(training, TRAIN, lexical_k=0), code_hints(validation, TRAIN, lexical_k=2)],
+                      ignore_index=True)
+    table.to_parquet(tmp_path / "hints.parquet")
+    embedding = {"T9": ["T1", "T2"], "Q1": ["T4", "T1"]}
+    assert hint_neighbours(tmp_path / "hints.parquet", embedding) == {"T9": ["T1", "T2"], "Q1": ["T3", "T2"]}
+
+
+def test_lexical_neighbour_count_follows_each_prompt_setting():
+    from claimbench.predict.settings import lexical_neighbour_count
+
+    retrieval = {"k": 3, "hint_neighbours": "lexical", "training_hint_neighbours": "embedding"}
+    assert lexical_neighbour_count(retrieval, "hint_neighbours") == 3
+    assert lexical_neighbour_count(retrieval, "training_hint_neighbours") == 0
+    assert lexical_neighbour_count({}, "training_hint_neighbours") == 0  # the paper's retrieval unless asked

@@ -79,14 +79,16 @@ def lexicon_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame, que
 
 def hint_neighbours(hints: str | Path, neighbours: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """``neighbours`` with each list replaced by as many of the hint file's lexical neighbours (column
-    ``neighbours``, written with config retrieval.hint_neighbours: lexical), where the file has them."""
+    ``neighbours``, written with config retrieval.hint_neighbours or training_hint_neighbours: lexical), where the
+    file has them for that note (a note listed without them keeps its embedding neighbours)."""
     return _lexical_neighbours(pd.read_parquet(hints), neighbours)
 
 
 def _lexical_neighbours(table: pd.DataFrame, neighbours: Mapping[str, list[str]]) -> dict[str, list[str]]:
     if "neighbours" not in table:
         return dict(neighbours)
-    lexical = {str(eid): [str(n) for n in ids] for eid, ids in zip(table["encounter_id"], table["neighbours"])}
+    lexical = {str(eid): [str(n) for n in ids] for eid, ids in zip(table["encounter_id"], table["neighbours"])
+               if ids is not None and len(ids)}
     return {eid: lexical[eid][: len(ids)] if eid in lexical else ids for eid, ids in neighbours.items()}
 
 

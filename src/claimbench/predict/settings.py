@@ -115,6 +115,13 @@ def code_hints_path(split: str, results: str = "results") -> str:
     return f"{results}/retrieval/{'finetune_' if split == 'finetune' else ''}code_hints.parquet"
 
 
+def lexical_neighbour_count(retrieval: Mapping, setting: str) -> int:
+    """How many TF-IDF neighbours a hint file lists for the notes whose prompts ``retrieval[setting]`` governs
+    (``hint_neighbours``: notes answered, i.e. validation and test; ``training_hint_neighbours``: training notes).
+    With "lexical" the prompt shows their claims in place of the embedding neighbours' (claimbench.lexicon); else 0."""
+    return int(retrieval.get("k", 2)) if retrieval.get(setting, "embedding") == "lexical" else 0
+
+
 def decoding_choice_path(name: str, results: str = "results") -> str:
     """Where rule select_decoding writes a configuration's decoding settings chosen on the validation split."""
     return f"{results}/predictions/decoding/{name}.json"
