@@ -1,0 +1,91 @@
+"""Whose claims a rag_lexicon model should see when it answers: embedding vs TF-IDF neighbours, on validation notes.
+
+    .venv/bin/python benchmarks/hint_neighbours_validation.py [--n 40] [--configuration ft-mini+lexicon+grammar]
+        [--merged DIR --hints FILE]   # another adapter, e.g. one trained with retrieval.training_hint_neighbours
+
+Reads a finished default run (results/): the split, the fine-tuning neighbours (embedding), the hint file of rule
+finetune_code_hints and the configuration's merged model. A seeded sample of --n VALIDATION notes (never the test
+split: this is for choosing) is answered twice with the configuration's own prompt, generation and grammar, once
+showing the claims of each note's embedding neighbours (the paper's retrieval) and once those of its TF-IDF
+neighbours (claimbench.lexicon.LexicalNeighbours). Prints per variant ICD-10-CM / CPT / modifier F1 (as the
+evaluation stage scores) and how often the answer's CPT codes are exactly its first example claim's: the model copies
+that claim's CPT lines, so the better first neighbour gives the better CPT. docs/decisions.md has the measured table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default=str(ROOT / "results"))
+    parser.add_argument("--config", default=str(ROOT / "config.yaml"))
+    parser.add_argument("--configuration", default="ft-mini+lexicon+grammar")
+    parser.add_argument("--merged", help="merged model folder (default: the configuration's, from --results)")
+    parser.add_argument("--hints", help="hint file (default: --results' finetune_code_hints.parquet)")
+    parser.add_argument("--n", type=int, default=40, help="validation notes (seeded sample)")
+    parser.add_argument("--seed-offset", type=int, default=7, help="sample seed = config seed + this")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import pandas as pd
+    import torch
+    import yaml
+
+    from claimbench.data.io import read_encounters
+    from claimbench.evaluation.cases import read_predictions, score_cases
+    from claimbench.evaluation.metrics import f1_from_means
+    from claimbench.evaluation.parse import parse_claim
+    from claimbench.evaluation.validity import ReferenceSets
+    from claimbench.lexicon import LexicalNeighbours
+    from claimbench.predict.run import example_claims, predict_llm, select_cases, with_grammar_limits
+    from claimbench.predict.settings import resolve, trained_configuration
+    from claimbench.retrieval import neighbour_ids
+
+    torch.set_num_threads(args.threads)
+    results = Path(args.results)
+    config = yaml.safe_load(Path(args.config).read_text())
+    train = read_encounters(results / "data/split/train.parquet")
+    validation = read_encounters(results / "data/split/validation.parquet")
+    cases = select_cases(validation, args.n, int(config["seed"]) + args.seed_offset)
+    ids = cases["encounter_id"].astype(str).tolist()
+    table = pd.read_parquet(results / "retrieval/finetune_neighbours.parquet")
+    embedding = neighbour_ids(table[table["split"] == "validation"], int(config["retrieval"].get("k", 2)))
+    k = len(next(iter(embedding.values())))
+    lexical = dict(zip(ids, LexicalNeighbours(train["encounter_id"].tolist(), train["op_note"].tolist())
+                       .nearest(ids, cases["op_note"].tolist(), k)))
+    hints = pd.read_parquet(args.hints or results / "retrieval/finetune_code_hints.parquet")
+    hint_of = dict(zip(hints["encounter_id"].astype(str), hints["hints"]))
+    conf = with_grammar_limits(resolve(config, args.configuration), train)
+    model_dir = args.merged or results / "finetune" / trained_configuration(config, args.configuration) / "merged"
+    claims = train.set_index("encounter_id")["cpt_lines"]
+
+    print(f"{args.configuration}, {len(cases)} validation notes, model {model_dir}")
+    for name, neighbours in (("embedding", embedding), ("TF-IDF", lexical)):
+        shown = {eid: neighbours[eid] for eid in ids}
+        examples = {eid: [*claims_, hint_of[eid]] for eid, claims_ in example_claims(shown, train).items()}
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "predictions.jsonl"
+            predict_llm(args.configuration, conf, cases, len(validation), out, Path(tmp) / "meta.json", model_dir,
+                        examples, progress=False)
+            predictions = read_predictions(out)
+        means = score_cases(cases, predictions, ReferenceSets(None, None, None), scorer=None).mean(numeric_only=True)
+        f1 = {c: f1_from_means(means[f"{c}_precision"], means[f"{c}_recall"]) for c in ("icd10", "cpt", "modifier")}
+        copied = sum(set(parse_claim(text).cpt_codes) == {line["cpt"] for line in claims[shown[eid][0]]}
+                     for eid, text in zip(predictions["encounter_id"], predictions["generated_text"]))
+        print(f"  {name:9s} neighbours: F1 ICD-10-CM {f1['icd10']:.2f}  CPT {f1['cpt']:.2f}  modifier "
+              f"{f1['modifier']:.2f}; CPT codes = the first example claim's in {copied} of {len(cases)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
