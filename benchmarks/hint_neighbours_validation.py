@@ -47,7 +47,7 @@ def main() -> int:
     from claimbench.evaluation.parse import parse_claim
     from claimbench.evaluation.validity import ReferenceSets
     from claimbench.lexicon import LexicalNeighbours
-    from claimbench.predict.run import example_claims, predict_llm, select_cases, with_grammar_limits
+    from claimbench.predict.run import predict_llm, prompt_examples, select_cases, with_grammar_limits
     from claimbench.predict.settings import resolve, trained_configuration
     from claimbench.retrieval import neighbour_ids
 
@@ -59,12 +59,12 @@ def main() -> int:
     cases = select_cases(validation, args.n, int(config["seed"]) + args.seed_offset)
     ids = cases["encounter_id"].astype(str).tolist()
     table = pd.read_parquet(results / "retrieval/finetune_neighbours.parquet")
-    embedding = neighbour_ids(table[table["split"] == "validation"], int(config["retrieval"].get("k", 2)))
-    k = len(next(iter(embedding.values())))
+    k = int(config["retrieval"].get("k", 2))
+    embedding = neighbour_ids(table[table["split"] == "validation"], k)
     lexical = dict(zip(ids, LexicalNeighbours(train["encounter_id"].tolist(), train["op_note"].tolist())
                        .nearest(ids, cases["op_note"].tolist(), k)))
-    hints = pd.read_parquet(args.hints or results / "retrieval/finetune_code_hints.parquet")
-    hint_of = dict(zip(hints["encounter_id"].astype(str), hints["hints"]))
+    # the hint blocks only: a hint file's own lexical neighbours would override the variant measured
+    hints = pd.read_parquet(args.hints or results / "retrieval/finetune_code_hints.parquet")[["encounter_id", "hints"]]
     conf = with_grammar_limits(resolve(config, args.configuration), train)
     model_dir = args.merged or results / "finetune" / trained_configuration(config, args.configuration) / "merged"
     claims = train.set_index("encounter_id")["cpt_lines"]
@@ -72,8 +72,9 @@ def main() -> int:
     print(f"{args.configuration}, {len(cases)} validation notes, model {model_dir}")
     for name, neighbours in (("embedding", embedding), ("TF-IDF", lexical)):
         shown = {eid: neighbours[eid] for eid in ids}
-        examples = {eid: [*claims_, hint_of[eid]] for eid, claims_ in example_claims(shown, train).items()}
         with tempfile.TemporaryDirectory() as tmp:
+            hints.to_parquet(Path(tmp) / "hints.parquet")
+            examples = prompt_examples(conf.get("prompt"), shown, train, Path(tmp) / "hints.parquet")
             out = Path(tmp) / "predictions.jsonl"
             predict_llm(args.configuration, conf, cases, len(validation), out, Path(tmp) / "meta.json", model_dir,
                         examples, progress=False)
