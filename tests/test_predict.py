@@ -351,10 +351,12 @@ def test_constrained_extras_are_labelled_and_train_nothing():
     root = SRC.parent
     schema = yaml.safe_load((root / "config" / "schema.yaml").read_text())
     default = yaml.safe_load((root / "config.yaml").read_text())
-    config = deep_merge(default, yaml.safe_load((root / "profiles" / "study" / "overrides.yaml").read_text()))
+    config = default
+    for overlay in ("overrides.yaml", "extras.yaml"):  # profiles/study with its extras, as its overrides file says
+        config = deep_merge(config, yaml.safe_load((root / "profiles" / "study" / overlay).read_text()))
     for each in (default, config):
         jsonschema.validate(each, schema)
-    # the default runs the grammar on its best extra only (docs/decisions.md); profiles/study runs the others too
+    # the default runs the grammar on its best extra only (docs/decisions.md); profiles/study/extras.yaml the others
     assert {n for n, c in default["configurations"].items() if c.get("constrained")} == {"ft-mini+lexicon+grammar"}
     extras = {n for n, c in config["configurations"].items() if c.get("constrained")}
     assert extras == {"rag+grammar", "ft-mini+grammar", "ft-mini+lexicon+grammar"}
