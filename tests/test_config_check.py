@@ -56,6 +56,16 @@ def test_unknown_model_key_names_the_key(change, says):
     assert says in check(change)
 
 
+def test_finetuned_from_takes_its_sources_model():
+    # the default's ft-mini+lexicon+grammar names no model: it is ft-mini+lexicon's, checked under finetuned_from
+    assert "model" not in DEFAULT["configurations"]["ft-mini+lexicon+grammar"]
+    says = check(lambda c: c["configurations"]["ft-mini+lexicon"].update(model="phi3"))
+    assert "config key configurations.ft-mini+lexicon.model: 'phi3' is not a key of `models`" in says
+    # a qlora configuration of its own (no finetuned_from) must still name its model
+    says = check(lambda c: c["configurations"]["ft-mini"].pop("model"))
+    assert says.startswith("config key configurations.ft-mini: 'model' is a required property")
+
+
 def test_configured_model_that_is_missing_names_the_key(tmp_path):
     def local(c):
         c["models"]["smollm2"]["source"] = {"path": str(tmp_path / "Phi-3-mini")}

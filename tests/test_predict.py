@@ -342,6 +342,20 @@ def test_constrained_and_finetuned_from_settings():
         resolve(bad, "ft-mini+grammar")
 
 
+def test_finetuned_from_without_a_model_predicts_with_its_sources():
+    from claimbench.predict.settings import model_of
+
+    # e.g. the paper profile points ft-mini at Phi-3-mini: ft-mini+grammar follows without naming the model again
+    config = json.loads(json.dumps(GRAMMAR_CONFIG))
+    del config["configurations"]["ft-mini+grammar"]["model"]
+    config["models"]["phi3-mini"] = {"source": {}, "stands_in_for": "Phi-3-mini-128k-instruct"}
+    config["configurations"]["ft-mini"]["model"] = "phi3-mini"
+    assert model_of(config, "ft-mini+grammar") == "phi3-mini" and model_of(config, "rag+grammar") == "smollm2"
+    conf = resolve(config, "ft-mini+grammar")
+    assert conf["model"] == "phi3-mini" and conf["model_label"].startswith("phi3-mini + QLoRA (ft-mini, merged)")
+    assert "model" not in config["configurations"]["ft-mini+grammar"]  # resolve works on a copy
+
+
 def test_constrained_extras_are_labelled_and_train_nothing():
     import jsonschema
     import yaml

@@ -15,7 +15,7 @@ import jsonschema
 import yaml
 
 from claimbench.codesets import available_fiscal_years, check_cpt_catalog, check_modifiers, missing_code_set_hint
-from claimbench.predict.settings import LLM_METHODS
+from claimbench.predict.settings import LLM_METHODS, model_of
 
 
 class ConfigError(ValueError):
@@ -57,7 +57,8 @@ def used_models(config: Mapping) -> dict[str, str]:
     used = {}
     for name, entry in (config.get("configurations") or {}).items():
         if isinstance(entry, Mapping) and entry.get("method") in LLM_METHODS:
-            used.setdefault(entry.get("model"), f"configurations.{name}.model")
+            key = "model" if entry.get("model") is not None else "finetuned_from"
+            used.setdefault(model_of(config, name), f"configurations.{name}.{key}")
     if config.get("cohort", {}).get("tokenizer_model"):
         used.setdefault(config["cohort"]["tokenizer_model"], "cohort.tokenizer_model")
     finetuned = (config.get("querybench") or {}).get("finetuned") or {}

@@ -35,7 +35,7 @@ def resolve(config: Mapping, name: str) -> dict:
     conf["load"] = dict(predict.get("load", {}))
     if conf["method"] in LLM_METHODS:
         conf["launch"] = launch_settings(predict)
-    model = conf.get("model")
+    model = conf["model"] = model_of(config, name)
     entry = config.get("models", {}).get(model, {}) if model else {}
     conf.setdefault("stands_in_for", entry.get("stands_in_for"))
     conf.setdefault("prompt_family", entry.get("prompt_family"))
@@ -58,6 +58,16 @@ def resolve(config: Mapping, name: str) -> dict:
     return conf
 
 
+def model_of(config: Mapping, name: str) -> str | None:
+    """configurations.<name>.model; a configuration with ``finetuned_from`` and no model of its own has its source's
+    (it predicts with the source's merged model, so naming the model again in a profile is not needed)."""
+    configurations = config.get("configurations") or {}
+    conf = configurations.get(name) or {}
+    if conf.get("model") is None and conf.get("finetuned_from"):
+        return (configurations.get(conf["finetuned_from"]) or {}).get("model")
+    return conf.get("model")
+
+
 def trained_configuration(config: Mapping, name: str) -> str:
     """The fine-tuned configuration whose merged model ``name`` predicts with: ``finetuned_from`` (a configuration
     that reuses another's training, e.g. ft-mini+grammar) or ``name`` itself."""
@@ -69,7 +79,7 @@ def trained_configuration(config: Mapping, name: str) -> str:
     if not other or other.get("method") != "qlora" or other.get("finetuned_from"):
         raise ValueError(f"configurations.{name}.finetuned_from is {source!r}: it must name a configuration that is "
                          "itself fine-tuned (method qlora, no finetuned_from)")
-    if other.get("model") != conf.get("model"):
+    if conf.get("model") is not None and other.get("model") != conf["model"]:
         raise ValueError(f"configurations.{name}.model is {conf.get('model')!r} but {source!r} fine-tunes "
                          f"{other.get('model')!r}: a configuration predicts with the model it was trained from")
     return str(source)
