@@ -13,8 +13,10 @@ from claimbench.models.generation import (  # noqa: E402
     generate,
     length_sorted_batches,
     load_for_inference,
+    loop_stop_length,
     model_kwargs,
     stop_token_ids,
+    verbatim_loop,
 )
 from claimbench.models.tiny import build_tiny  # noqa: E402
 from claimbench.prompts import build_prompt, detect_family  # noqa: E402
@@ -134,6 +136,49 @@ def test_batched_generation_equals_one_at_a_time_tiny(tiny_models, arch, continu
     # loading and generating leave gradients on in the caller: a process may train after it predicts, and a global
     # switch-off once made every later QLoRA test in the suite fail
     assert torch.is_grad_enabled()
+
+
+def test_verbatim_loop_needs_four_repeats_of_a_short_unit():
+    assert verbatim_loop([9, 1, 2] + [5, 6] * 8, 16) and verbatim_loop([7] * 16, 16)
+    assert not verbatim_loop([5, 6] * 7, 16)  # fewer tokens than the window
+    assert not verbatim_loop([1, 2, 3, 4, 5] * 4, 16)  # a 5-token unit: more than a quarter of the window
+    assert not verbatim_loop([5, 6] * 7 + [5, 7], 16) and not verbatim_loop([7] * 16, 0)  # broken loop; off
+    assert loop_stop_length([9, 1, 2] + [5, 6] * 20, 16) == 19 and loop_stop_length([1, 2, 3] * 4, 16) is None
+
+
+def _echo_last_token(model) -> None:
+    """Make a llama-type model loop: with its attention and MLP outputs zeroed the last hidden state is the token's
+    own embedding, and with the head tied to the embeddings the token scores itself highest: it repeats forever."""
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        model.lm_head.weight.copy_(model.model.embed_tokens.weight)
+
+
+@pytest.mark.parametrize("continuous", [None, False], ids=["continuous", "static"])
+def test_loop_stop_cuts_a_verbatim_loop_and_nothing_else(tiny_models, continuous):
+    """With loop_stop_tokens a row in a loop ends where the loop fills the window, as a prefix of its uncut text;
+    rows without a loop (the random tiny model's) are untouched. Continuous and static batches alike."""
+    torch.set_num_threads(1)
+    plain = GenerationSettings(64, batch_size=2)
+    stopped = GenerationSettings(64, batch_size=2, loop_stop_tokens=16)
+    for loops in (False, True):
+        model, tok = load_for_inference(tiny_models["llama"])
+        if loops:
+            _echo_last_token(model)
+        prompts = _prompts(tiny_models["llama"], tok)
+        full = {r.index: r for b in generate(model, tok, prompts, plain, progress=False, continuous=continuous)
+                for r in b}
+        cut = {r.index: r for b in generate(model, tok, prompts, stopped, progress=False, continuous=continuous)
+               for r in b}
+        assert sorted(cut) == sorted(full) == list(range(len(prompts)))
+        for i, r in cut.items():
+            assert r.stopped_on_loop == loops
+            if loops:
+                assert full[i].n_new_tokens == 64 and r.n_new_tokens == 16 and full[i].text.startswith(r.text)
+            else:
+                assert (r.text, r.n_new_tokens) == (full[i].text, full[i].n_new_tokens)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,100 @@
+"""Does stopping a verbatim token loop (predict.generation.loop_stop_tokens) change what is scored? On validation notes.
+
+    .venv/bin/python benchmarks/loop_stop_validation.py [--n 24] [--window 64] [--configurations base rag ft-mini]
+
+Reads a finished default run (results/: the split, the fine-tuning neighbours, the models). A seeded sample of --n
+VALIDATION notes (never the test split: this is for choosing a decoding setting) is answered by each configuration
+twice, with its own prompt and generation: as the paper decodes (to a stop token or the cap) and with the loop stop.
+Prints per configuration how many answers the stop cut, whether every answer's parsed claim (ICD-10-CM codes, CPT
+lines, sections: as sets, the scoring's view) and every per-case score is the same, and the tokens and seconds
+spent. The setting may be on for the paper's rows only if nothing scored changes (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def parsed_view(text: str) -> tuple:
+    """The parsed claim as the scoring sees it: code sets, CPT lines as a set, the sections found."""
+    from claimbench.evaluation.parse import parse_claim
+
+    claim = parse_claim(text)
+    lines = frozenset((line.provider, line.cpt, tuple(sorted(line.modifiers))) for line in claim.cpt_lines)
+    return frozenset(claim.icd10), lines, claim.has_icd_section, claim.has_cpt_section
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default=str(ROOT / "results"))
+    parser.add_argument("--config", default=str(ROOT / "config.yaml"))
+    parser.add_argument("--configurations", nargs="+", default=["base", "rag", "ft-mini"])
+    parser.add_argument("--n", type=int, default=24, help="validation notes (seeded sample)")
+    parser.add_argument("--window", type=int, default=64, help="loop_stop_tokens to check")
+    parser.add_argument("--seed-offset", type=int, default=11, help="sample seed = config seed + this")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    import pandas as pd
+    import torch
+    import yaml
+
+    from claimbench.data.io import read_encounters
+    from claimbench.evaluation.cases import read_predictions, score_cases
+    from claimbench.evaluation.validity import ReferenceSets
+    from claimbench.predict.run import predict_llm, prompt_examples, select_cases
+    from claimbench.predict.settings import predict_model_dir, resolve
+    from claimbench.retrieval import neighbour_ids
+
+    torch.set_num_threads(args.threads)
+    results = Path(args.results)
+    config = yaml.safe_load(Path(args.config).read_text())
+    train = read_encounters(results / "data/split/train.parquet")
+    validation = read_encounters(results / "data/split/validation.parquet")
+    cases = select_cases(validation, args.n, int(config["seed"]) + args.seed_offset)
+    table = pd.read_parquet(results / "retrieval/finetune_neighbours.parquet")
+    neighbours = neighbour_ids(table[table["split"] == "validation"], int(config["retrieval"].get("k", 2)))
+    references = ReferenceSets(None, None, None)
+
+    print(f"{len(cases)} validation notes, loop_stop_tokens {args.window}")
+    for name in args.configurations:
+        conf = resolve(config, name)
+        if conf.get("prompt") not in (None, "base", "rag", "finetuned"):
+            raise SystemExit(f"{name}: prompt {conf.get('prompt')!r}; this check covers the paper's prompts")
+        model_dir = predict_model_dir(config, name, lambda model: str(results / "models" / model), str(results))
+        examples = prompt_examples(conf.get("prompt"), neighbours, train) if conf["method"] == "rag" else None
+        runs = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, window in (("paper", 0), ("stop", args.window)):
+                variant = {**conf, "generation": {**conf["generation"], "loop_stop_tokens": window}}
+                out = Path(tmp) / f"{label}.jsonl"
+                meta = predict_llm(name, variant, cases, len(validation), out, Path(tmp) / f"{label}.meta.json",
+                                   model_dir, examples, progress=False)
+                records = [json.loads(line) for line in out.read_text().splitlines()]
+                scores = score_cases(cases, read_predictions(out), references, scorer=None)
+                runs[label] = (records, scores.select_dtypes("number").round(9), meta)
+        (paper, paper_scores, paper_meta), (stop, stop_scores, stop_meta) = runs["paper"], runs["stop"]
+        same_parse = sum(parsed_view(a["generated_text"]) == parsed_view(b["generated_text"])
+                         for a, b in zip(paper, stop))
+        same_scores = int((paper_scores.fillna(-1) == stop_scores.fillna(-1)).all(axis=1).sum())
+        prefix = all(a["generated_text"].startswith(b["generated_text"]) for a, b in zip(paper, stop))
+        tokens = [sum(r["n_new_tokens"] for r in rs) for rs in (paper, stop)]
+        seconds = [m["elapsed_seconds"] for m in (paper_meta, stop_meta)]
+        print(f"  {name}: stopped on a loop {stop_meta['n_stopped_on_loop']} of {len(stop)} (at the cap without the "
+              f"stop: {paper_meta['n_hit_max_new_tokens']}); parsed claim the same in {same_parse}, every score the "
+              f"same in {same_scores}; stopped text a prefix of the paper's: {prefix}; new tokens {tokens[0]} -> "
+              f"{tokens[1]}; generation {seconds[0]:.0f} s -> {seconds[1]:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
