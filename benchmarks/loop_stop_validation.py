@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/loop_stop_validation.py [--n 24] [--window 64] [--configurations base rag ft-mini]
 
-Reads a finished default run (results/: the split, the fine-tuning neighbours, the models). A seeded sample of --n
-VALIDATION notes (never the test split: this is for choosing a decoding setting) is answered by each configuration
-twice, with its own prompt and generation: as the paper decodes (to a stop token or the cap) and with the loop stop.
+Reads a finished default run (results/: the split, the fine-tuning neighbours and code hints, the models, the decoding
+chosen on validation). A seeded sample of --n VALIDATION notes (never the test split: this is for choosing a decoding
+setting) is answered by each configuration twice, with its own prompt, examples, grammar and generation: as the paper
+decodes (to a stop token or the cap) and with the loop stop.
 Prints per configuration how many answers the stop cut, whether every answer's parsed claim (ICD-10-CM codes, CPT
 lines, sections: as sets, the scoring's view) and every per-case score is the same, and the tokens and seconds
 spent. The setting may be on for the paper's rows only if nothing scored changes (docs/decisions.md).
@@ -51,8 +52,10 @@ def main() -> int:
     from claimbench.data.io import read_encounters
     from claimbench.evaluation.cases import read_predictions, score_cases
     from claimbench.evaluation.validity import ReferenceSets
-    from claimbench.predict.run import predict_llm, prompt_examples, select_cases
-    from claimbench.predict.settings import predict_model_dir, resolve
+    from claimbench.predict.decoding import apply_choice
+    from claimbench.predict.run import predict_llm, prompt_examples, select_cases, with_grammar_limits
+    from claimbench.predict.settings import code_hints_path, decoding_choice_path, predict_model_dir, resolve
+    from claimbench.prompts import EXAMPLE_KINDS
     from claimbench.retrieval import neighbour_ids
 
     torch.set_num_threads(args.threads)
@@ -67,11 +70,14 @@ def main() -> int:
 
     print(f"{len(cases)} validation notes, loop_stop_tokens {args.window}")
     for name in args.configurations:
-        conf = resolve(config, name)
-        if conf.get("prompt") not in (None, "base", "rag", "finetuned"):
-            raise SystemExit(f"{name}: prompt {conf.get('prompt')!r}; this check covers the paper's prompts")
+        # as rule predict sets it up: decoding chosen on validation (if any), grammar bounds, the prompt's examples
+        tuned = config["configurations"][name].get("tune_decoding")
+        conf = apply_choice(resolve(config, name), decoding_choice_path(name, str(results)) if tuned else None)
+        conf = with_grammar_limits(conf, train)
         model_dir = predict_model_dir(config, name, lambda model: str(results / "models" / model), str(results))
-        examples = prompt_examples(conf.get("prompt"), neighbours, train) if conf["method"] == "rag" else None
+        shows_examples = conf["method"] == "rag" or conf.get("prompt") in EXAMPLE_KINDS
+        examples = prompt_examples(conf.get("prompt"), neighbours, train, code_hints_path("finetune", str(results))) \
+            if shows_examples else None
         runs = {}
         with tempfile.TemporaryDirectory() as tmp:
             for label, window in (("paper", 0), ("stop", args.window)):
