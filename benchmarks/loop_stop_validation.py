@@ -4,11 +4,11 @@
 
 Reads a finished default run (results/: the split, the fine-tuning neighbours and code hints, the models, the decoding
 chosen on validation). A seeded sample of --n VALIDATION notes (never the test split: this is for choosing a decoding
-setting) is answered by each configuration twice, with its own prompt, examples, grammar and generation: as the paper
-decodes (to a stop token or the cap) and with the loop stop.
-Prints per configuration how many answers the stop cut, whether every answer's parsed claim (ICD-10-CM codes, CPT
-lines, sections: as sets, the scoring's view) and every per-case score is the same, and the tokens and seconds
-spent. The setting may be on for the paper's rows only if nothing scored changes (docs/decisions.md).
+setting) is answered by each configuration with its own prompt, examples, grammar and generation: as the paper decodes
+(to a stop token or the cap), and with each --windows value of the loop stop.
+Prints per configuration how many answers had their loop written out, whether every answer's parsed claim (ICD-10-CM
+codes, CPT lines, sections: as sets, the scoring's view), every per-case score and the text itself are the same, and
+the tokens and seconds spent. The setting may be on for the paper's rows only if nothing changes (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main() -> int:
     parser.add_argument("--config", default=str(ROOT / "config.yaml"))
     parser.add_argument("--configurations", nargs="+", default=["base", "rag", "ft-mini"])
     parser.add_argument("--n", type=int, default=24, help="validation notes (seeded sample)")
-    parser.add_argument("--window", type=int, default=64, help="loop_stop_tokens to check")
+    parser.add_argument("--windows", type=int, nargs="+", default=[64], help="loop_stop_tokens values to check")
     parser.add_argument("--seed-offset", type=int, default=11, help="sample seed = config seed + this")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -68,7 +68,7 @@ def main() -> int:
     neighbours = neighbour_ids(table[table["split"] == "validation"], int(config["retrieval"].get("k", 2)))
     references = ReferenceSets(None, None, None)
 
-    print(f"{len(cases)} validation notes, loop_stop_tokens {args.window}")
+    print(f"{len(cases)} validation notes, loop_stop_tokens {args.windows}")
     for name in args.configurations:
         # as rule predict sets it up: decoding chosen on validation (if any), grammar bounds, the prompt's examples
         tuned = config["configurations"][name].get("tune_decoding")
@@ -80,25 +80,31 @@ def main() -> int:
             if shows_examples else None
         runs = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for label, window in (("paper", 0), ("stop", args.window)):
+            for window in (0, *args.windows):
                 variant = {**conf, "generation": {**conf["generation"], "loop_stop_tokens": window}}
-                out = Path(tmp) / f"{label}.jsonl"
-                meta = predict_llm(name, variant, cases, len(validation), out, Path(tmp) / f"{label}.meta.json",
+                out = Path(tmp) / f"{window}.jsonl"
+                meta = predict_llm(name, variant, cases, len(validation), out, Path(tmp) / f"{window}.meta.json",
                                    model_dir, examples, progress=False)
                 records = [json.loads(line) for line in out.read_text().splitlines()]
                 scores = score_cases(cases, read_predictions(out), references, scorer=None)
-                runs[label] = (records, scores.select_dtypes("number").round(9), meta)
-        (paper, paper_scores, paper_meta), (stop, stop_scores, stop_meta) = runs["paper"], runs["stop"]
-        same_parse = sum(parsed_view(a["generated_text"]) == parsed_view(b["generated_text"])
-                         for a, b in zip(paper, stop))
-        same_scores = int((paper_scores.fillna(-1) == stop_scores.fillna(-1)).all(axis=1).sum())
-        prefix = all(a["generated_text"].startswith(b["generated_text"]) for a, b in zip(paper, stop))
-        tokens = [sum(r["n_new_tokens"] for r in rs) for rs in (paper, stop)]
-        seconds = [m["elapsed_seconds"] for m in (paper_meta, stop_meta)]
-        print(f"  {name}: stopped on a loop {stop_meta['n_stopped_on_loop']} of {len(stop)} (at the cap without the "
-              f"stop: {paper_meta['n_hit_max_new_tokens']}); parsed claim the same in {same_parse}, every score the "
-              f"same in {same_scores}; stopped text a prefix of the paper's: {prefix}; new tokens {tokens[0]} -> "
-              f"{tokens[1]}; generation {seconds[0]:.0f} s -> {seconds[1]:.0f} s")
+                runs[window] = (records, scores.select_dtypes("number").round(9), meta)
+        paper, paper_scores, paper_meta = runs[0]
+        for window in args.windows:
+            stop, stop_scores, stop_meta = runs[window]
+            changed = sum(parsed_view(a["generated_text"]) != parsed_view(b["generated_text"])
+                          for a, b in zip(paper, stop))
+            same_scores = int((paper_scores.fillna(-1) == stop_scores.fillna(-1)).all(axis=1).sum())
+            differ = [(a, b) for a, b in zip(paper, stop) if a["generated_text"] != b["generated_text"]]
+            seconds = [m["elapsed_seconds"] for m in (paper_meta, stop_meta)]
+            print(f"  {name}, loop_stop_tokens {window}: loop written out in {stop_meta['n_loop_written_out']} of "
+                  f"{len(stop)} (at the cap without it: {paper_meta['n_hit_max_new_tokens']}); the same parsed claim "
+                  f"in {len(stop) - changed}, every score in {same_scores}, the text in {len(stop) - len(differ)}; "
+                  f"generation {seconds[0]:.0f} s -> {seconds[1]:.0f} s")
+            for a, b in differ:  # where the model left a loop after the point the stop took it for one
+                x, y = a["generated_text"], b["generated_text"]
+                at = next((k for k, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
+                print(f"    {a['encounter_id']} from character {at}: generated {x[max(at - 40, 0):at + 40]!r}, "
+                      f"written out {y[max(at - 40, 0):at + 40]!r}")
     return 0
 
 

@@ -13,10 +13,10 @@ from claimbench.models.generation import (  # noqa: E402
     generate,
     length_sorted_batches,
     load_for_inference,
-    loop_stop_length,
+    loop_period,
     model_kwargs,
     stop_token_ids,
-    verbatim_loop,
+    write_out_loop,
 )
 from claimbench.models.tiny import build_tiny  # noqa: E402
 from claimbench.prompts import build_prompt, detect_family  # noqa: E402
@@ -138,12 +138,14 @@ def test_batched_generation_equals_one_at_a_time_tiny(tiny_models, arch, continu
     assert torch.is_grad_enabled()
 
 
-def test_verbatim_loop_needs_four_repeats_of_a_short_unit():
-    assert verbatim_loop([9, 1, 2] + [5, 6] * 8, 16) and verbatim_loop([7] * 16, 16)
-    assert not verbatim_loop([5, 6] * 7, 16)  # fewer tokens than the window
-    assert not verbatim_loop([1, 2, 3, 4, 5] * 4, 16)  # a 5-token unit: more than a quarter of the window
-    assert not verbatim_loop([5, 6] * 7 + [5, 7], 16) and not verbatim_loop([7] * 16, 0)  # broken loop; off
-    assert loop_stop_length([9, 1, 2] + [5, 6] * 20, 16) == 19 and loop_stop_length([1, 2, 3] * 4, 16) is None
+def test_a_loop_is_four_repeats_of_a_short_unit_and_is_written_out_to_the_cap():
+    assert loop_period([9, 1, 2] + [5, 6] * 8, 16) == 2 and loop_period([7] * 16, 16) == 1
+    assert not loop_period([5, 6] * 7, 16)  # fewer tokens than the window
+    assert not loop_period([1, 2, 3, 4, 5] * 4, 16)  # a 5-token unit: more than a quarter of the window
+    assert not loop_period([5, 6] * 7 + [5, 7], 16) and not loop_period([7] * 16, 0)  # broken loop; off
+    # cut where the loop first fills the window (19 tokens), then the unit repeated to the cap, in phase
+    assert write_out_loop([9, 1, 2] + [5, 6] * 20, 16, 24) == ([9, 1, 2] + [5, 6] * 10 + [5], True)
+    assert write_out_loop([1, 2, 3] * 4, 16, 24) == ([1, 2, 3] * 4, False)
 
 
 def _echo_last_token(model) -> None:
@@ -157,9 +159,10 @@ def _echo_last_token(model) -> None:
 
 
 @pytest.mark.parametrize("continuous", [None, False], ids=["continuous", "static"])
-def test_loop_stop_cuts_a_verbatim_loop_and_nothing_else(tiny_models, continuous):
-    """With loop_stop_tokens a row in a loop ends where the loop fills the window, as a prefix of its uncut text;
-    rows without a loop (the random tiny model's) are untouched. Continuous and static batches alike."""
+def test_loop_stop_writes_out_what_the_model_would_and_touches_nothing_else(tiny_models, continuous):
+    """With loop_stop_tokens a row in a loop stops generating once the loop fills the window and its repeats are
+    written out to the cap: the same text and token count as generating them. Rows without a loop (the random tiny
+    model's) are untouched. Continuous and static batches alike."""
     torch.set_num_threads(1)
     plain = GenerationSettings(64, batch_size=2)
     stopped = GenerationSettings(64, batch_size=2, loop_stop_tokens=16)
@@ -173,12 +176,10 @@ def test_loop_stop_cuts_a_verbatim_loop_and_nothing_else(tiny_models, continuous
         cut = {r.index: r for b in generate(model, tok, prompts, stopped, progress=False, continuous=continuous)
                for r in b}
         assert sorted(cut) == sorted(full) == list(range(len(prompts)))
-        for i, r in cut.items():
-            assert r.stopped_on_loop == loops
-            if loops:
-                assert full[i].n_new_tokens == 64 and r.n_new_tokens == 16 and full[i].text.startswith(r.text)
-            else:
-                assert (r.text, r.n_new_tokens) == (full[i].text, full[i].n_new_tokens)
+        assert [(r.text, r.n_new_tokens) for r in cut.values()] == [(full[i].text, full[i].n_new_tokens) for i in cut]
+        assert all(r.loop_written_out == loops and not full[i].loop_written_out for i, r in cut.items())
+        if loops:  # the compute saved: only the first window's steps were generated
+            assert sum(r.seconds for r in cut.values()) < sum(r.seconds for r in full.values())
 
 
 @pytest.fixture(scope="session")

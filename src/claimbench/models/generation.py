@@ -37,10 +37,10 @@ class GenerationSettings:
     num_beams: int = 1
     do_sample: bool = False
     batch_size: int = 8
-    # Beyond the paper's settings, a time saving: a row whose last loop_stop_tokens new tokens repeat one unit of at
-    # most a quarter of them (4+ verbatim repeats, e.g. "| E | E | E ...") stops there instead of at the cap.
-    # 0 = off (the paper). A greedy model in such a loop stays in it to the cap; verbatim repeats add no code, so
-    # the parsed claim is the same (checked on validation notes: benchmarks/loop_stop_validation.py).
+    # A time saving: once a row's last loop_stop_tokens new tokens repeat one unit of at most a quarter of them (4+
+    # verbatim repeats, e.g. "| E50.0 | E50.0 ..."), the model stops and the unit's repeats are written out up to
+    # the cap, as a greedy model that stays in its loop writes them. 0 = off. Checked on validation notes
+    # (benchmarks/loop_stop_validation.py): the answers are the paper's decoding's, character for character.
     loop_stop_tokens: int = 0
 
     def __post_init__(self):
@@ -133,23 +133,30 @@ class PromptOnlyRepetitionPenalty:
         return _penalize(scores, seen, self.penalty)
 
 
-def verbatim_loop(tokens: list[int], window: int) -> bool:
-    """Whether the last ``window`` tokens are one unit of at most ``window // 4`` tokens repeated verbatim."""
+def loop_period(tokens: list[int], window: int) -> int:
+    """The shortest unit length p <= window // 4 whose verbatim repeats fill the last ``window`` tokens, else 0."""
     if window <= 0 or len(tokens) < window:
-        return False
+        return 0
     tail = tokens[-window:]
-    return any(all(tail[i] == tail[i + p] for i in range(window - p)) for p in range(1, window // 4 + 1))
+    return next((p for p in range(1, window // 4 + 1) if all(tail[i] == tail[i + p] for i in range(window - p))), 0)
 
 
-def loop_stop_length(tokens: list[int], window: int) -> int | None:
-    """The number of tokens at which ``verbatim_loop`` first holds (where generation stops), or None."""
-    return next((n for n in range(window, len(tokens) + 1) if verbatim_loop(tokens[:n], window)), None) \
-        if window > 0 else None
+def write_out_loop(tokens: list[int], window: int, max_new_tokens: int) -> tuple[list[int], bool]:
+    """``tokens`` cut where a verbatim loop first fills ``window`` tokens and its unit repeated from there up to
+    ``max_new_tokens``: what greedy decoding gives if the model stays in the loop. Unchanged when no loop is found."""
+    for n in range(window, len(tokens) + 1) if window > 0 else ():
+        period = loop_period(tokens[:n], window)
+        if period:
+            out = list(tokens[:n])
+            while len(out) < max_new_tokens:
+                out.append(out[-period])
+            return out, True
+    return list(tokens), False
 
 
 class VerbatimLoopStop:
     """``model.generate`` stopping criterion (static batches): a row stops once its new tokens end in a verbatim
-    loop (``verbatim_loop``); its later tokens are padding, cut by ``loop_stop_length``."""
+    loop (``loop_period``); ``write_out_loop`` then cuts its padding and writes the loop out to the cap."""
 
     def __init__(self, prompt_width: int, window: int):
         self.prompt_width, self.window = prompt_width, window
@@ -158,7 +165,7 @@ class VerbatimLoopStop:
         import torch
 
         new = input_ids[:, self.prompt_width:].tolist()
-        return torch.tensor([verbatim_loop(row, self.window) for row in new], dtype=torch.bool,
+        return torch.tensor([loop_period(row, self.window) > 0 for row in new], dtype=torch.bool,
                             device=input_ids.device)
 
 
@@ -171,7 +178,7 @@ class Generated:
     seconds: float  # compute time attributed to this prompt: its prefill + its share of each batched step
     batch_seconds: float  # wall time from the start of its generation to its end (its batch's, in static batches)
     batch_size: int  # batch slots
-    stopped_on_loop: bool = False  # GenerationSettings.loop_stop_tokens ended it before a stop token or the cap
+    loop_written_out: bool = False  # loop_stop_tokens: its loop's last repeats were written out, not generated
 
 
 def stop_token_ids(model, tokenizer) -> set[int]:
@@ -271,6 +278,8 @@ def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: 
     def finish(row, done_at):
         new = row["new"]
         cut = next((k for k, t in enumerate(new) if t in stops), None)
+        if row.get("loop"):
+            new, _ = write_out_loop(new, settings.loop_stop_tokens, settings.max_new_tokens)
         text = tokenizer.decode(new if cut is None else new[:cut], skip_special_tokens=False)
         return Generated(row["index"], text, len(encoded[row["index"]]), len(new), row["seconds"],
                          done_at - row["start"], settings.batch_size, row.get("loop", False))
@@ -349,7 +358,7 @@ def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: 
         for k, (row, token) in enumerate(zip(rows, tokens.tolist())):
             row["new"].append(token)
             row["seconds"] += step / len(rows)  # a step's time, shared by the rows it served
-            row["loop"] = verbatim_loop(row["new"], settings.loop_stop_tokens)
+            row["loop"] = loop_period(row["new"], settings.loop_stop_tokens) > 0
             if token in stops or len(row["new"]) >= settings.max_new_tokens or row["loop"]:
                 finished.append(finish(row, time.perf_counter()))
             else:
@@ -490,11 +499,12 @@ def _static_batches(model, tokenizer, encoded, settings: GenerationSettings, sto
             new = output[row, width:].tolist()
             cut = next((k for k, t in enumerate(new) if t in stops), None)
             n_new = len(new) if cut is None else cut + 1  # the stop token is generated work too
-            looped = loop_stop_length(new[:n_new], settings.loop_stop_tokens)  # later tokens: the row's padding
-            n_new = looped or n_new
-            text = tokenizer.decode(new[: n_new if cut is None or looped else cut], skip_special_tokens=False)
+            written, looped = write_out_loop(new[:n_new], settings.loop_stop_tokens, settings.max_new_tokens)
+            if looped:  # the row stopped in a loop (its later tokens are padding): the loop written out instead
+                new, n_new, cut = written, len(written), None
+            text = tokenizer.decode(new[: n_new if cut is None else cut], skip_special_tokens=False)
             results.append(Generated(i, text, len(encoded[i]), n_new, seconds / len(batch), seconds, len(batch),
-                                     looped is not None))
+                                     looped))
         log.info("batch of %d (prompt %d tokens): %d new tokens in %.1f s", len(batch), width,
                  sum(r.n_new_tokens for r in results), seconds)
         yield results

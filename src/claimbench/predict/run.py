@@ -260,7 +260,7 @@ def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Pat
                 "batch_seconds": round(g.batch_seconds, 4),
                 "batch_size": g.batch_size,
                 "hit_max_new_tokens": g.n_new_tokens >= gen.max_new_tokens,
-                "stopped_on_loop": g.stopped_on_loop,
+                "loop_written_out": g.loop_written_out,
             }
             for g in batch
         )
@@ -310,7 +310,7 @@ def predict_llm(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int, out:
     meta.update(_summary(records))
     meta.update(facts)
     meta["n_hit_max_new_tokens"] = sum(bool(r.get("hit_max_new_tokens")) for r in records)
-    meta["n_stopped_on_loop"] = sum(bool(r.get("stopped_on_loop")) for r in records)
+    meta["n_loop_written_out"] = sum(bool(r.get("loop_written_out")) for r in records)
     meta["attention_note"] = attention_note
     _write_meta(meta_out, meta)
     return meta
