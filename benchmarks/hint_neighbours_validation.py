@@ -24,43 +24,31 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(ROOT / "src"))
 
+from validation_run import add_run_options, load_run  # noqa: E402
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", default=str(ROOT / "results"))
-    parser.add_argument("--config", default=str(ROOT / "config.yaml"))
+    add_run_options(parser, n=40, seed_offset=7, threads=2)
     parser.add_argument("--configuration", default="ft-mini+lexicon+grammar")
     parser.add_argument("--merged", help="merged model folder (default: the configuration's, from --results)")
     parser.add_argument("--hints", help="hint file (default: --results' finetune_code_hints.parquet)")
-    parser.add_argument("--n", type=int, default=40, help="validation notes (seeded sample)")
-    parser.add_argument("--seed-offset", type=int, default=7, help="sample seed = config seed + this")
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     import pandas as pd
-    import torch
-    import yaml
 
-    from claimbench.data.io import read_encounters
     from claimbench.evaluation.cases import read_predictions, score_cases
     from claimbench.evaluation.metrics import f1_from_means
     from claimbench.evaluation.parse import parse_claim
     from claimbench.evaluation.validity import ReferenceSets
     from claimbench.lexicon import LexicalNeighbours
-    from claimbench.predict.run import predict_llm, prompt_examples, select_cases, with_grammar_limits
+    from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
     from claimbench.predict.settings import resolve, trained_configuration
-    from claimbench.retrieval import neighbour_ids
 
-    torch.set_num_threads(args.threads)
-    results = Path(args.results)
-    config = yaml.safe_load(Path(args.config).read_text())
-    train = read_encounters(results / "data/split/train.parquet")
-    validation = read_encounters(results / "data/split/validation.parquet")
-    cases = select_cases(validation, args.n, int(config["seed"]) + args.seed_offset)
+    run = load_run(args)
+    results, config, train, validation, cases, k = run.results, run.config, run.train, run.validation, run.cases, run.k
     ids = cases["encounter_id"].astype(str).tolist()
-    table = pd.read_parquet(results / "retrieval/finetune_neighbours.parquet")
-    k = int(config["retrieval"].get("k", 2))
-    embedding = neighbour_ids(table[table["split"] == "validation"], k)
+    embedding = run.neighbours
     lexical = dict(zip(ids, LexicalNeighbours(train["encounter_id"].tolist(), train["op_note"].tolist())
                        .nearest(ids, cases["op_note"].tolist(), k)))
     # the hint blocks only: a hint file's own lexical neighbours would override the variant measured

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(ROOT / "src"))
 
+from validation_run import add_run_options, load_run  # noqa: E402
+
 
 def parsed_view(text: str) -> tuple:
     """The parsed claim as the scoring sees it: code sets, CPT lines as a set, the sections found."""
@@ -36,36 +38,21 @@ def parsed_view(text: str) -> tuple:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", default=str(ROOT / "results"))
-    parser.add_argument("--config", default=str(ROOT / "config.yaml"))
+    add_run_options(parser, n=24, seed_offset=11, threads=1)
     parser.add_argument("--configurations", nargs="+", default=["base", "rag", "ft-mini"])
-    parser.add_argument("--n", type=int, default=24, help="validation notes (seeded sample)")
     parser.add_argument("--windows", type=int, nargs="+", default=[64], help="loop_stop_tokens values to check")
-    parser.add_argument("--seed-offset", type=int, default=11, help="sample seed = config seed + this")
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
-    import pandas as pd
-    import torch
-    import yaml
-
-    from claimbench.data.io import read_encounters
     from claimbench.evaluation.cases import read_predictions, score_cases
     from claimbench.evaluation.validity import ReferenceSets
     from claimbench.predict.decoding import apply_choice
-    from claimbench.predict.run import predict_llm, prompt_examples, select_cases, with_grammar_limits
+    from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
     from claimbench.predict.settings import code_hints_path, decoding_choice_path, predict_model_dir, resolve
     from claimbench.prompts import EXAMPLE_KINDS
-    from claimbench.retrieval import neighbour_ids
 
-    torch.set_num_threads(args.threads)
-    results = Path(args.results)
-    config = yaml.safe_load(Path(args.config).read_text())
-    train = read_encounters(results / "data/split/train.parquet")
-    validation = read_encounters(results / "data/split/validation.parquet")
-    cases = select_cases(validation, args.n, int(config["seed"]) + args.seed_offset)
-    table = pd.read_parquet(results / "retrieval/finetune_neighbours.parquet")
-    neighbours = neighbour_ids(table[table["split"] == "validation"], int(config["retrieval"].get("k", 2)))
+    run = load_run(args)
+    results, config, train, validation, cases, neighbours = (run.results, run.config, run.train, run.validation,
+                                                             run.cases, run.neighbours)
     references = ReferenceSets(None, None, None)
 
     print(f"{len(cases)} validation notes, loop_stop_tokens {args.windows}")
