@@ -141,16 +141,22 @@ def loop_period(tokens: list[int], window: int) -> int:
     return next((p for p in range(1, window // 4 + 1) if all(tail[i] == tail[i + p] for i in range(window - p))), 0)
 
 
+def repeat_unit(tokens: list[int], period: int, max_new_tokens: int) -> list[int]:
+    """``tokens`` continued with their last ``period`` tokens, repeated in phase, up to ``max_new_tokens``."""
+    out = list(tokens)
+    while len(out) < max_new_tokens:
+        out.append(out[-period])
+    return out
+
+
 def write_out_loop(tokens: list[int], window: int, max_new_tokens: int) -> tuple[list[int], bool]:
     """``tokens`` cut where a verbatim loop first fills ``window`` tokens and its unit repeated from there up to
-    ``max_new_tokens``: what greedy decoding gives if the model stays in the loop. Unchanged when no loop is found."""
+    ``max_new_tokens``: what greedy decoding gives if the model stays in the loop. Unchanged when no loop is found.
+    For a finished row of ``model.generate``, whose tokens after the stop are padding."""
     for n in range(window, len(tokens) + 1) if window > 0 else ():
         period = loop_period(tokens[:n], window)
         if period:
-            out = list(tokens[:n])
-            while len(out) < max_new_tokens:
-                out.append(out[-period])
-            return out, True
+            return repeat_unit(tokens[:n], period, max_new_tokens), True
     return list(tokens), False
 
 
@@ -164,7 +170,8 @@ class VerbatimLoopStop:
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
-        new = input_ids[:, self.prompt_width:].tolist()
+        # only the last window of new tokens can hold a loop that loop_period finds
+        new = input_ids[:, max(self.prompt_width, input_ids.shape[1] - self.window):].tolist()
         return torch.tensor([loop_period(row, self.window) > 0 for row in new], dtype=torch.bool,
                             device=input_ids.device)
 
@@ -278,11 +285,11 @@ def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: 
     def finish(row, done_at):
         new = row["new"]
         cut = next((k for k, t in enumerate(new) if t in stops), None)
-        if row.get("loop"):
-            new, _ = write_out_loop(new, settings.loop_stop_tokens, settings.max_new_tokens)
+        if row.get("loop"):  # the loop was found at this very token: repeat its unit from here
+            new = repeat_unit(new, row["loop"], settings.max_new_tokens)
         text = tokenizer.decode(new if cut is None else new[:cut], skip_special_tokens=False)
         return Generated(row["index"], text, len(encoded[row["index"]]), len(new), row["seconds"],
-                         done_at - row["start"], settings.batch_size, row.get("loop", False))
+                         done_at - row["start"], settings.batch_size, bool(row.get("loop")))
 
     while queue or rows:
         finished = []
@@ -358,7 +365,7 @@ def _continuous(model, tokenizer, encoded, settings: GenerationSettings, stops: 
         for k, (row, token) in enumerate(zip(rows, tokens.tolist())):
             row["new"].append(token)
             row["seconds"] += step / len(rows)  # a step's time, shared by the rows it served
-            row["loop"] = loop_period(row["new"], settings.loop_stop_tokens) > 0
+            row["loop"] = loop_period(row["new"], settings.loop_stop_tokens)  # its unit's length, 0 = none
             if token in stops or len(row["new"]) >= settings.max_new_tokens or row["loop"]:
                 finished.append(finish(row, time.perf_counter()))
             else:
