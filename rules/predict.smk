@@ -35,7 +35,7 @@ rule predict:
         n_test_cases=PREDICT.get("n_test_cases"),
         seed=config["seed"],
         data_source=config["data"]["source"],
-        side_hints=config["retrieval"].get("side_hints", True),  # knn+lexicon, as the hints (rules/retrieval.smk)
+        side_hints=config["retrieval"]["side_hints"],  # knn+lexicon, as the hints (rules/retrieval.smk)
         codesets=config.get("codesets", {}),
     log:
         f"{LOGS}/predict/{{configuration}}.log",

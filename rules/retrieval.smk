@@ -112,7 +112,7 @@ CODE_HINTS_PARAMS = dict(
     batch_size=config["retrieval"].get("batch_size", 32),
     cpt_hints=config["retrieval"].get("cpt_hints", 0),  # off unless set (config.yaml says why)
     cpt_catalog=(config.get("codesets") or {}).get("cpt_catalog"),
-    side_hints=config["retrieval"].get("side_hints", True),
+    side_hints=config["retrieval"]["side_hints"],
     icd10cm_files=(config.get("codesets") or {}).get("icd10cm_files") or {},
 )
 

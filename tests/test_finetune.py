@@ -408,10 +408,43 @@ def test_hyperparameters_are_chosen_on_the_validation_split(models, train_file, 
     assert record["learning_rate_probe"]["chosen"] == record["learning_rate"] == best["learning_rate"]
     curve = record["early_stopping"]["curve"]
     assert [c["step"] for c in curve][:1] == [2] and record["n_validation"] == 3
-    # the full run restarts from the probes' initial adapter at the chosen rate: its first measurement is the probe's
-    assert curve[0]["validation_loss"] == pytest.approx(best["validation_loss"], rel=1e-6)
+    # the full run resumes from the winning probe: its measurement at the probe's last step is the probe's
+    assert curve[0]["validation_loss"] == best["validation_loss"]
+    assert record["learning_rate_probe"]["resumed_from_step"] == 2 and stats["steps"] == 6
     assert record["early_stopping"]["best_validation_loss"] == min(c["validation_loss"] for c in curve)
     assert json.loads((tmp_path / "train_stats.json").read_text())["selection"] == json.loads(json.dumps(record))
+    assert not (tmp_path / "trainer").exists()  # the probes' checkpoints are removed
+
+
+@pytest.mark.parametrize("scheduler", ["constant", "linear"])
+def test_resuming_from_the_winning_probe_equals_training_afresh(models, train_file, tmp_path, scheduler):
+    """The probe at the chosen rate is the full run's first steps (same start, seed, data order, schedule, dropout
+    draws), so resuming from its checkpoint gives the adapter and validation curve of a run that trains every step
+    at that rate from the start."""
+    from safetensors.torch import load_file
+
+    validation = tiny.write_train(tmp_path / "validation.parquet", n=4)
+
+    def run(rates, out):
+        settings = tiny.default_settings(max_examples=6)
+        settings["lora"]["dropout"] = 0.1  # dropout draws random numbers: the RNG state must carry over too
+        settings["training"].update(max_steps=6, lr_scheduler=scheduler, learning_rate=1e-2)  # 1 rate: no probes
+        settings["selection"] = {"n_validation": 3, "learning_rates": rates, "probe_steps": 2, "eval_steps": 2,
+                                 "patience": None}
+        out.mkdir()
+        return run_finetune({**_job(models["llama"], train_file, out, settings), "validation": str(validation)})
+
+    probed = run([1e-5, 1e-2], tmp_path / "probed")
+    afresh = run([1e-2], tmp_path / "afresh")
+    assert probed["selection"]["learning_rate"] == afresh["selection"]["learning_rate"] == 1e-2
+    assert "learning_rate_probe" not in afresh["selection"]
+    curves = [[c["validation_loss"] for c in s["selection"]["early_stopping"]["curve"]] for s in (probed, afresh)]
+    assert curves[0] == pytest.approx(curves[1], rel=1e-5)
+    assert probed["train_tokens"] == afresh["train_tokens"]
+    weights = [load_file(tmp_path / name / "adapter" / "adapter_model.safetensors") for name in ("probed", "afresh")]
+    assert weights[0].keys() == weights[1].keys()
+    for key in weights[0]:
+        torch.testing.assert_close(weights[0][key], weights[1][key], rtol=1e-5, atol=1e-6)
 
 
 def test_rag_prompt_training_shows_the_neighbours_claims():

@@ -398,18 +398,27 @@ def run_finetune(job: Mapping) -> dict:
         return validation_loss(peft_model, validation, plain_collator, completion_loss)
 
     selection_record: dict = {"enabled": selection.enabled, "n_validation": len(validation)}
+    resume = None
     if selection.probes_learning_rate:
-        args, selection_record["learning_rate_probe"] = _probe_learning_rates(
+        args, selection_record["learning_rate_probe"], resume = _probe_learning_rates(
             selection, args, peft_model, new_trainer, evaluate, seed)
     early = None
     if selection.enabled and selection.eval_steps:
         from claimbench.models.selection import early_stopping_callback
 
         early = early_stopping_callback(evaluate, int(selection.eval_steps), selection.patience)
+        if resume is not None and selection.probe_steps % int(selection.eval_steps) == 0:
+            # the winning probe's measurement is the full run's at that step
+            probes = selection_record["learning_rate_probe"]["probes"]
+            early.seed(int(selection.probe_steps), min(p["validation_loss"] for p in probes), peft_model)
     trainer = new_trainer(args, [early] if early else [])
     train_start = time.time()
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     train_seconds = time.time() - train_start
+    if resume is not None:
+        import shutil
+
+        shutil.rmtree(Path(args.output_dir), ignore_errors=True)  # the probes' checkpoints
     if early is not None:
         from claimbench.models.selection import restore_state
 
@@ -472,30 +481,57 @@ def run_finetune(job: Mapping) -> dict:
     return stats
 
 
+def _stop_at(step: int):
+    """A callback that stops a Trainer after ``step`` optimizer steps: a probe then runs the full run's schedule (a
+    decaying learning rate decays as in the full run) but only its first steps."""
+    from transformers import TrainerCallback
+
+    class StopAt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= step:
+                control.should_training_stop = True
+            return control
+
+    return StopAt()
+
+
 def _probe_learning_rates(selection, args, peft_model, new_trainer, evaluate, seed: int):
-    """Train ``probe_steps`` steps at each candidate rate from the same initial adapter and seed; return the
-    training arguments at the rate with the lowest validation loss, and the record of every probe."""
+    """Train ``probe_steps`` steps at each candidate rate from the same initial adapter and seed, each probe saving a
+    Trainer checkpoint (adapter, optimizer, scheduler, RNG, data position) at its last step. Returns the training
+    arguments at the rate with the lowest validation loss, the record of every probe, and the winner's checkpoint.
+
+    The probe at the chosen rate is exactly the full run's first ``probe_steps`` steps (same start, seed, data order
+    and schedule), so the full run resumes from its checkpoint instead of training those steps again
+    (tests/test_finetune.py checks that the adapter is the same as training afresh)."""
     import dataclasses
+    import shutil
 
     from transformers import set_seed
 
     from claimbench.models.selection import restore_state, trainable_state
 
     initial = trainable_state(peft_model)
-    probes = []
-    for rate in selection.learning_rates:
+    steps = int(selection.probe_steps)
+    shutil.rmtree(args.output_dir, ignore_errors=True)  # a killed job's probes: never resumed from
+    probes, checkpoints = [], []
+    for i, rate in enumerate(selection.learning_rates):
         restore_state(peft_model, initial)
         set_seed(seed)
         started = time.time()
-        new_trainer(dataclasses.replace(args, learning_rate=rate, max_steps=int(selection.probe_steps))).train()
+        probe_dir = Path(args.output_dir) / f"probe-{i}"
+        probe_args = dataclasses.replace(args, learning_rate=rate, output_dir=str(probe_dir), save_strategy="steps",
+                                         save_steps=steps, save_only_model=False)
+        new_trainer(probe_args, [_stop_at(steps)]).train()
         loss = evaluate()
         probes.append({"learning_rate": rate, "validation_loss": loss, "seconds": round(time.time() - started, 1)})
-        log.info("learning-rate probe %.2e: validation loss %.4f after %d steps", rate, loss, selection.probe_steps)
-    best = min(probes, key=lambda p: p["validation_loss"])
-    restore_state(peft_model, initial)
-    set_seed(seed)
-    record = {"probe_steps": int(selection.probe_steps), "probes": probes, "chosen": best["learning_rate"]}
-    return dataclasses.replace(args, learning_rate=best["learning_rate"]), record
+        checkpoints.append((probe_dir / f"checkpoint-{steps}", trainable_state(peft_model)))
+        log.info("learning-rate probe %.2e: validation loss %.4f after %d steps", rate, loss, steps)
+    best = min(range(len(probes)), key=lambda i: probes[i]["validation_loss"])
+    checkpoint, state = checkpoints[best]
+    restore_state(peft_model, state)
+    record = {"probe_steps": steps, "probes": probes, "chosen": probes[best]["learning_rate"],
+              "resumed_from_step": steps}
+    return dataclasses.replace(args, learning_rate=probes[best]["learning_rate"]), record, checkpoint
 
 
 def _versions() -> dict:

@@ -4,7 +4,8 @@ Two choices, both by the mean completion-token loss on a fixed, seeded sample of
 
 - **Learning rate.** With more than one candidate in ``finetune.selection.learning_rates``, each trains
   ``probe_steps`` steps from the same initial adapter, the same data order and the same seed; the lowest validation
-  loss wins and the full run starts afresh at that rate.
+  loss wins. Those steps are exactly the full run's first ones at that rate, so the full run resumes from the
+  winning probe's checkpoint (``claimbench.models.finetune``) instead of training them again.
 - **Training length.** During the full run the validation loss is measured every ``eval_steps`` optimizer steps;
   the adapter of the best measurement is kept (early stopping; training stops after ``patience`` measurements
   without improvement). ``epochs`` / ``max_steps`` are then the upper bound.
@@ -104,17 +105,23 @@ def early_stopping_callback(evaluate: Callable[[], float], eval_steps: int, pati
             self.stopped_early = False
             self._since_best = 0
 
-        def _measure(self, state, model):
-            if self.curve and self.curve[-1]["step"] == state.global_step:
-                return
-            loss = evaluate()
-            self.curve.append({"step": int(state.global_step), "validation_loss": loss})
-            log.info("step %d: validation loss %.4f", state.global_step, loss)
+        def seed(self, step: int, loss: float, model):
+            """A measurement made before this run resumed (the winning probe's, at ``step``)."""
+            self._record(step, loss, model)
+
+        def _record(self, step: int, loss: float, model):
+            self.curve.append({"step": int(step), "validation_loss": loss})
+            log.info("step %d: validation loss %.4f", step, loss)
             if loss < self.best_loss:
-                self.best_loss, self.best_step, self._since_best = loss, int(state.global_step), 0
+                self.best_loss, self.best_step, self._since_best = loss, int(step), 0
                 self.best_state = trainable_state(model)
             else:
                 self._since_best += 1
+
+        def _measure(self, state, model):
+            if self.curve and self.curve[-1]["step"] == state.global_step:
+                return
+            self._record(state.global_step, evaluate(), model)
 
         def on_step_end(self, args, state, control, model=None, **kwargs):
             if state.global_step % eval_steps == 0:
