@@ -69,6 +69,25 @@ def test_wrappers_match_the_libraries_on_claim_text(scorer):
     assert 0 < ours["meteor"] < 1 and 0 < ours["rougeL"] < 1
 
 
+def test_wordnet_without_the_multilingual_map_scores_as_nltks_own_reader(scorer):
+    """load_wordnet skips the OMW version map (seconds per scoring job); METEOR's synsets are nltk's own."""
+    import warnings
+
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    assert scorer.wordnet.map30 is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = WordNetCorpusReader(scorer.wordnet.root.path, None)
+    assert plain.map30  # nltk built it
+    for word in ("car", "stopped", "cataract", "removal", "implant"):
+        assert scorer.wordnet.synsets(word) == plain.synsets(word)
+    pairs = [("the auto stopped", "the car stopped"), (render_claim(CLAIM), "Removal of cataract with lens implant")]
+    for generated, reference in pairs:
+        expected = meteor_score([tokenize(reference)], tokenize(generated), wordnet=plain)
+        assert scorer.meteor(generated, reference) == pytest.approx(expected)
+
+
 def test_identical_claims_score_one_and_segment_tokens_do_not_matter(scorer):
     reference = render_claim(CLAIM)
     assert scorer.score(render_claim(CLAIM, PHI3_SEGMENT_TOKENS), reference)["rougeL"] == pytest.approx(1.0)
