@@ -1,6 +1,7 @@
 """Does stopping a verbatim token loop (predict.generation.loop_stop_tokens) change what is scored? On validation notes.
 
     .venv/bin/python benchmarks/loop_stop_validation.py [--n 24] [--window 64] [--configurations base rag ft-mini]
+    .venv/bin/python benchmarks/loop_stop_validation.py --paper002     # paper 002's JSON task, its validation charts
 
 Reads a finished default run (results/: the split, the fine-tuning neighbours and code hints, the models, the decoding
 chosen on validation). A seeded sample of --n VALIDATION notes (never the test split: this is for choosing a decoding
@@ -9,6 +10,9 @@ setting) is answered by each configuration with its own prompt, examples, gramma
 Prints per configuration how many answers had their loop written out, whether every answer's parsed claim (ICD-10-CM
 codes, CPT lines, sections: as sets, the scoring's view), every per-case score and the text itself are the same, and
 the tokens and seconds spent. The setting may be on for the paper's rows only if nothing changes (docs/decisions.md).
+With --paper002: paper 002's configurations (zero-shot, fine-tuned) on the charts its stage holds out of the training
+part for validation (results/paper002/data/validation.parquet), with paper002.generation; the claim is compared as
+the text and as the parsed JSON claim (claimbench.paper002.schema.parse).
 """
 
 from __future__ import annotations
@@ -36,12 +40,59 @@ def parsed_view(text: str) -> tuple:
     return frozenset(claim.icd10), lines, claim.has_icd_section, claim.has_cpt_section
 
 
+def paper002_view(text: str) -> tuple:
+    """Paper 002's parsed claim as its scoring reads it: the parse status and the claim itself."""
+    from claimbench.paper002.schema import parse
+
+    parsed = parse(text)
+    return parsed.error, json.dumps(parsed.claim, sort_keys=True, default=str)
+
+
+def check_paper002(args, config: dict, results: Path) -> int:
+    """--paper002: each configuration as the paper decodes and with each window, on the held-out validation charts."""
+    from claimbench.data.io import read_encounters
+    from claimbench.paper002 import plan
+    from claimbench.predict.run import predict_llm
+
+    charts = read_encounters(results / "paper002/data/validation.parquet")
+    print(f"paper 002: {len(charts)} validation charts, loop_stop_tokens {args.windows}")
+    for name in plan.CONFIGURATIONS:
+        conf = plan.resolve(config, name)
+        model_dir = plan.predict_model_dir(config, name, lambda model: str(results / "models" / model), str(results))
+        runs = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for window in (0, *args.windows):
+                variant = {**conf, "generation": {**conf["generation"], "loop_stop_tokens": window}}
+                out = Path(tmp) / f"{window}.jsonl"
+                meta = predict_llm(name, variant, charts, len(charts), out, Path(tmp) / f"{window}.meta.json",
+                                   model_dir, None, progress=False)
+                runs[window] = ([json.loads(line) for line in out.read_text().splitlines()], meta)
+        paper, paper_meta = runs[0]
+        for window in args.windows:
+            stop, stop_meta = runs[window]
+            same_text = sum(a["generated_text"] == b["generated_text"] for a, b in zip(paper, stop))
+            same_claim = sum(paper002_view(a["generated_text"]) == paper002_view(b["generated_text"])
+                             for a, b in zip(paper, stop))
+            seconds = [m["elapsed_seconds"] for m in (paper_meta, stop_meta)]
+            print(f"  {name}, loop_stop_tokens {window}: loop written out in {stop_meta['n_loop_written_out']} of "
+                  f"{len(stop)} (at the cap without it: {paper_meta['n_hit_max_new_tokens']}); the same parsed claim "
+                  f"in {same_claim}, the text in {same_text}; generation {seconds[0]:.0f} s -> {seconds[1]:.0f} s")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_options(parser, n=24, seed_offset=11, threads=1)
     parser.add_argument("--configurations", nargs="+", default=["base", "rag", "ft-mini"])
     parser.add_argument("--windows", type=int, nargs="+", default=[64], help="loop_stop_tokens values to check")
+    parser.add_argument("--paper002", action="store_true", help="paper 002's configurations and validation charts")
     args = parser.parse_args()
+    if args.paper002:
+        import torch
+        import yaml
+
+        torch.set_num_threads(args.threads)
+        return check_paper002(args, yaml.safe_load(Path(args.config).read_text()), Path(args.results))
 
     from claimbench.evaluation.cases import read_predictions, score_cases
     from claimbench.evaluation.validity import ReferenceSets
