@@ -3,7 +3,13 @@
 # model the predict stage loads. Settings: config `finetune`.
 import re
 
-from claimbench.models.finetune_plan import finetune_inputs, finetune_job, finetuned_models, settings_for
+from claimbench.models.finetune_plan import (
+    finetune_inputs,
+    finetune_job,
+    finetune_priority,
+    finetuned_models,
+    settings_for,
+)
 
 FINETUNE = config.get("finetune") or {}
 FINETUNED = finetuned_models(config)  # configuration -> base model (a key of `models`)
@@ -38,7 +44,8 @@ rule finetune:
     resources:
         mem_mb=int(FINETUNE.get("mem_mb", 8000)),
         gpu=FT_GPUS,
-    priority: 10  # the longest jobs of the run: start them first (rules/models.smk, convert_model)
+    # the longest jobs of the run start first, the longest of them before the others (finetune_priority)
+    priority: lambda wc: finetune_priority(settings_for(FINETUNE, wc.configuration))
     script:
         "../scripts/finetune.py"
 

@@ -66,6 +66,7 @@ rule paper002_finetune:
     resources:
         mem_mb=int(P002_FT.get("mem_mb", 8000)),
         gpu=int(P002_FT.get("gpus", 0)),
+    priority: finetune_priority(P002_FT)  # as rule finetune's: longest first
     script:
         "../scripts/finetune.py"
 

@@ -21,7 +21,7 @@ rule embed_train_notes:
     conda:
         CPU_ENV
     threads: 1  # as every retrieval job: a 2-thread job would wait for both cores while fine-tuning holds one
-    priority: 10  # on the longest chain: embed -> finetune_neighbours -> finetune ft-mini+lexicon -> select_decoding
+    priority: 20  # on the longest chain: embed -> finetune_neighbours -> finetune ft-mini+lexicon: before any fine-tuning
     resources:
         mem_mb=3000,
     script:
@@ -97,7 +97,7 @@ rule finetune_neighbours:
     conda:
         CPU_ENV
     threads: 1
-    priority: 10
+    priority: 20  # on the longest chain (fine-tuning ft-mini+lexicon): before any fine-tuning
     resources:
         mem_mb=3000,
     script:
@@ -159,7 +159,7 @@ rule finetune_code_hints:
     conda:
         CPU_ENV
     threads: 1
-    priority: 10  # on the longest chain (fine-tuning ft-mini+lexicon)
+    priority: 20  # on the longest chain (fine-tuning ft-mini+lexicon): before any fine-tuning
     resources:
         mem_mb=3000,
     script:

@@ -4,6 +4,7 @@ reference, determinism, saving, merging."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -465,3 +466,15 @@ def test_rag_prompt_training_shows_the_neighbours_claims():
                                                      kind="rag", examples=shown[rec["encounter_id"]]))
         assert example["input_ids"] == expected["input_ids"]
         assert example["n_prompt"] > paper["n_prompt"] and example["n_completion"] == paper["n_completion"]
+
+
+def test_fine_tuning_jobs_with_the_larger_token_budget_start_first():
+    import yaml
+
+    from claimbench.models.finetune_plan import finetune_priority, settings_for
+
+    section = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["finetune"]
+    priority = {name: finetune_priority(settings_for(section, name)) for name in ("ft-mini", "ft-mini+lexicon")}
+    assert priority["ft-mini+lexicon"] > priority["ft-mini"] >= 10  # 64 x 1024 tokens against 48 x 768
+    assert finetune_priority({"data": {"max_examples": None, "max_seq_length": 768}}) == 19  # the whole split
+    assert finetune_priority({}) == 19 and finetune_priority({"data": {"max_examples": 1}}) == 10
