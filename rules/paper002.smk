@@ -37,6 +37,7 @@ rule paper002_split:
     conda:
         CPU_ENV
     threads: 1
+    priority: 20  # paper 002's fine-tuning waits on it: a job of priority 0 may wait behind every other
     resources:
         mem_mb=2000,
     script:
