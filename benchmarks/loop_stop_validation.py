@@ -40,6 +40,23 @@ def parsed_view(text: str) -> tuple:
     return frozenset(claim.icd10), lines, claim.has_icd_section, claim.has_cpt_section
 
 
+def answer_with_windows(name: str, conf: dict, cases, n_split: int, model_dir, examples, windows, score=None) -> dict:
+    """Each loop_stop_tokens value (0 = as the paper decodes, then ``windows``) -> (answer records, prediction meta,
+    ``score(predictions file)`` or None), the cases answered by ``conf`` as rule predict would."""
+    from claimbench.predict.run import predict_llm
+
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for window in (0, *windows):
+            variant = {**conf, "generation": {**conf["generation"], "loop_stop_tokens": window}}
+            out = Path(tmp) / f"{window}.jsonl"
+            meta = predict_llm(name, variant, cases, n_split, out, Path(tmp) / f"{window}.meta.json", model_dir,
+                               examples, progress=False)
+            records = [json.loads(line) for line in out.read_text().splitlines()]
+            runs[window] = (records, meta, score(out) if score else None)
+    return runs
+
+
 def paper002_view(text: str) -> tuple:
     """Paper 002's parsed claim as its scoring reads it: the parse status and the claim itself."""
     from claimbench.paper002.schema import parse
@@ -52,24 +69,15 @@ def check_paper002(args, config: dict, results: Path) -> int:
     """--paper002: each configuration as the paper decodes and with each window, on the held-out validation charts."""
     from claimbench.data.io import read_encounters
     from claimbench.paper002 import plan
-    from claimbench.predict.run import predict_llm
 
     charts = read_encounters(results / "paper002/data/validation.parquet")
     print(f"paper 002: {len(charts)} validation charts, loop_stop_tokens {args.windows}")
     for name in plan.CONFIGURATIONS:
-        conf = plan.resolve(config, name)
         model_dir = plan.predict_model_dir(config, name, lambda model: str(results / "models" / model), str(results))
-        runs = {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for window in (0, *args.windows):
-                variant = {**conf, "generation": {**conf["generation"], "loop_stop_tokens": window}}
-                out = Path(tmp) / f"{window}.jsonl"
-                meta = predict_llm(name, variant, charts, len(charts), out, Path(tmp) / f"{window}.meta.json",
-                                   model_dir, None, progress=False)
-                runs[window] = ([json.loads(line) for line in out.read_text().splitlines()], meta)
-        paper, paper_meta = runs[0]
+        runs = answer_with_windows(name, plan.resolve(config, name), charts, len(charts), model_dir, None, args.windows)
+        paper, paper_meta, _ = runs[0]
         for window in args.windows:
-            stop, stop_meta = runs[window]
+            stop, stop_meta, _ = runs[window]
             same_text = sum(a["generated_text"] == b["generated_text"] for a, b in zip(paper, stop))
             same_claim = sum(paper002_view(a["generated_text"]) == paper002_view(b["generated_text"])
                              for a, b in zip(paper, stop))
@@ -97,7 +105,7 @@ def main() -> int:
     from claimbench.evaluation.cases import read_predictions, score_cases
     from claimbench.evaluation.validity import ReferenceSets
     from claimbench.predict.decoding import apply_choice
-    from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
+    from claimbench.predict.run import prompt_examples, with_grammar_limits
     from claimbench.predict.settings import code_hints_path, decoding_choice_path, predict_model_dir, resolve
     from claimbench.prompts import EXAMPLE_KINDS
 
@@ -116,19 +124,13 @@ def main() -> int:
         shows_examples = conf["method"] == "rag" or conf.get("prompt") in EXAMPLE_KINDS
         examples = prompt_examples(conf.get("prompt"), neighbours, train, code_hints_path("finetune", str(results))) \
             if shows_examples else None
-        runs = {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for window in (0, *args.windows):
-                variant = {**conf, "generation": {**conf["generation"], "loop_stop_tokens": window}}
-                out = Path(tmp) / f"{window}.jsonl"
-                meta = predict_llm(name, variant, cases, len(validation), out, Path(tmp) / f"{window}.meta.json",
-                                   model_dir, examples, progress=False)
-                records = [json.loads(line) for line in out.read_text().splitlines()]
-                scores = score_cases(cases, read_predictions(out), references, scorer=None)
-                runs[window] = (records, scores.select_dtypes("number").round(9), meta)
-        paper, paper_scores, paper_meta = runs[0]
+        runs = answer_with_windows(
+            name, conf, cases, len(validation), model_dir, examples, args.windows,
+            score=lambda out: score_cases(cases, read_predictions(out), references, scorer=None)
+            .select_dtypes("number").round(9))
+        paper, paper_meta, paper_scores = runs[0]
         for window in args.windows:
-            stop, stop_scores, stop_meta = runs[window]
+            stop, stop_meta, stop_scores = runs[window]
             changed = sum(parsed_view(a["generated_text"]) != parsed_view(b["generated_text"])
                           for a, b in zip(paper, stop))
             same_scores = int((paper_scores.fillna(-1) == stop_scores.fillna(-1)).all(axis=1).sum())
