@@ -417,6 +417,16 @@ def test_hyperparameters_are_chosen_on_the_validation_split(models, train_file, 
     assert not (tmp_path / "trainer").exists()  # the probes' checkpoints are removed
 
 
+def test_a_run_shorter_than_its_probes_trains_afresh_at_the_chosen_rate(models, train_file, tmp_path):
+    validation = tiny.write_train(tmp_path / "validation.parquet", n=4)
+    settings = tiny.default_settings(max_examples=6)
+    settings["training"]["max_steps"] = 1
+    settings["selection"] = {"n_validation": 2, "learning_rates": [1e-5, 1e-2], "probe_steps": 3, "eval_steps": None}
+    stats = run_finetune({**_job(models["llama"], train_file, tmp_path, settings), "validation": str(validation)})
+    assert stats["steps"] == 1 and stats["selection"]["learning_rate_probe"]["resumed_from_step"] is None
+    assert stats["selection"]["learning_rate"] == stats["selection"]["learning_rate_probe"]["chosen"]
+
+
 @pytest.mark.parametrize("scheduler", ["constant", "linear"])
 def test_resuming_from_the_winning_probe_equals_training_afresh(models, train_file, tmp_path, scheduler):
     """The probe at the chosen rate is the full run's first steps (same start, seed, data order, schedule, dropout

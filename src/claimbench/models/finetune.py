@@ -528,9 +528,14 @@ def _probe_learning_rates(selection, args, peft_model, new_trainer, evaluate, se
         log.info("learning-rate probe %.2e: validation loss %.4f after %d steps", rate, loss, steps)
     best = min(range(len(probes)), key=lambda i: probes[i]["validation_loss"])
     checkpoint, state = checkpoints[best]
-    restore_state(peft_model, state)
+    if checkpoint.is_dir():
+        restore_state(peft_model, state)
+    else:  # the whole run is shorter than a probe: nothing to resume from, train afresh at the chosen rate
+        checkpoint = None
+        restore_state(peft_model, initial)
+        set_seed(seed)
     record = {"probe_steps": steps, "probes": probes, "chosen": probes[best]["learning_rate"],
-              "resumed_from_step": steps}
+              "resumed_from_step": steps if checkpoint else None}
     return dataclasses.replace(args, learning_rate=probes[best]["learning_rate"]), record, checkpoint
 
 
