@@ -49,7 +49,7 @@ def test_real_code_books():
     assert cpt.exists("66984") and len(cpt.billable) == len(cpt.all_codes)
 
 
-def _run(mode, temperature, seed=3, sample=None):
+def _run(mode, temperature, seed=3, sample=None, system=ICD10):
     torch.set_num_threads(1)
     tokenizer = tiny_tokenizer()
     model = tiny_model(len(tokenizer))
@@ -57,7 +57,7 @@ def _run(mode, temperature, seed=3, sample=None):
     book = toy_book()
     sample = sample if sample is not None else sample_codes(book, 5, seed=1)
     trie = CodeTrie(book.all_codes) if mode == "trie" else None
-    return query_codes(model, tokenizer, sample, ICD10, mode=mode, temperature=temperature, seed=seed,
+    return query_codes(model, tokenizer, sample, system, mode=mode, temperature=temperature, seed=seed,
                        max_new_tokens=12, batch_size=2, trie=trie, tag="tiny"), book, tokenizer
 
 
@@ -86,6 +86,30 @@ def test_prompt_hash_is_of_the_model_input():
     frame, _, tokenizer = _run("free", 0.0, sample=sample)
     text = query_prompt(ICD10, sample["description"][0]) + "\n\n"  # no chat template: bare prompt + blank line
     assert frame["prompt_sha256"][0] == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_free_queries_of_several_systems_share_batches():
+    """system=None: each row is asked in its own system's words (the prompt hash shows it), in shared batches;
+    a single-system call seeds its batches as before, so mixing systems changes nothing for a trie run."""
+    import hashlib
+
+    cpt = SYSTEMS["cpt"]
+    mixed = pd.DataFrame({"system": ["icd10cm", "cpt", "icd10cm"], "item": [0, 0, 1],
+                          "code": ["E11.65", "66984", "A00.1"],
+                          "description": ["Type 2 diabetes with hyperglycemia", "Cataract surgery", "Cholera eltor"]})
+    frame, _, _ = _run("free", 0.0, sample=mixed, system=None)
+    for row in frame.itertuples():
+        system = ICD10 if row.system == "icd10cm" else cpt
+        text = query_prompt(system, row.description) + "\n\n"
+        assert row.prompt_sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert list(frame["code"]) == list(mixed["code"])  # input order kept
+    # greedy answers do not depend on the batch: the mixed call answers as the per-system calls do
+    alone, _, _ = _run("free", 0.0, sample=mixed[mixed.system == "icd10cm"].reset_index(drop=True))
+    assert list(frame[frame.system == "icd10cm"]["response"]) == list(alone["response"])
+    with pytest.raises(ValueError, match="one code system"):
+        query_codes(None, None, mixed, None, mode="trie", trie=CodeTrie(["E11.9"]))
+    with pytest.raises(ValueError, match="unknown code systems"):
+        query_codes(None, None, mixed.assign(system="loinc"), None)
 
 
 def test_temperature_tag():

@@ -13,7 +13,7 @@ from transformers import LogitsProcessorList
 
 from claimbench.models.generation import stop_token_ids
 from claimbench.querybench.prompt import answer_prefix, model_input, query_prompt
-from claimbench.querybench.systems import CodeSystem
+from claimbench.querybench.systems import SYSTEMS, CodeSystem
 from claimbench.querybench.trie import CodeTrie, TrieLogitsProcessor, token_texts
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,21 @@ def batch_seed(seed: int, *parts) -> int:
     return zlib.crc32(repr((seed, *parts)).encode()) & 0x7FFFFFFF
 
 
+def row_systems(sample: pd.DataFrame, system: CodeSystem | None) -> list[CodeSystem]:
+    """Each row's code system: ``system`` for all, or (None) the system its ``system`` column names."""
+    if system is not None:
+        return [system] * len(sample)
+    unknown = sorted(set(sample["system"]) - set(SYSTEMS))
+    if unknown:
+        raise ValueError(f"unknown code systems in the sample: {unknown}")
+    return [SYSTEMS[key] for key in sample["system"]]
+
+
 def query_codes(
     model,
     tokenizer,
     sample: pd.DataFrame,
-    system: CodeSystem,
+    system: CodeSystem | None,
     *,
     mode: str = "free",
     temperature: float = 0.2,
@@ -41,14 +51,18 @@ def query_codes(
     tag: str = "",
 ) -> pd.DataFrame:
     """One response per sample row (columns system, item, code, description kept) with the prompt's sha256,
-    token counts and seconds. ``mode="trie"`` pre-fills "Code: <code system>:" and restricts the rest to ``trie``.
+    token counts and seconds. ``system=None`` asks each row in the system its ``system`` column names, so free
+    queries of several systems share batches (on a CPU a batch of 12 rows costs little more than one of 4).
+    ``mode="trie"`` pre-fills "Code: <code system>:" and restricts the rest to ``trie`` (one system).
     Temperature 0 means greedy. ``tag`` (e.g. the model name) enters the batch seeds."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    if mode == "trie" and trie is None:
-        raise ValueError("mode 'trie' needs the code trie")
-    prefill = answer_prefix(system) if mode == "trie" else ""
-    prompts = [query_prompt(system, d) for d in sample["description"]]
+    systems = row_systems(sample, system)
+    keys = sorted({s.key for s in systems})
+    if mode == "trie" and (trie is None or len(keys) > 1):
+        raise ValueError("mode 'trie' needs the code trie of the sample's one code system")
+    prefill = answer_prefix(systems[0]) if mode == "trie" and systems else ""
+    prompts = [query_prompt(s, d) for s, d in zip(systems, sample["description"])]
     texts = [model_input(tokenizer, p, prefill) for p in prompts]
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
@@ -70,7 +84,7 @@ def query_codes(
         processors = LogitsProcessorList(
             [TrieLogitsProcessor(trie, tokens, width, stops)] if mode == "trie" else []
         )
-        torch.manual_seed(batch_seed(seed, tag, system.key, mode, float(temperature), start))
+        torch.manual_seed(batch_seed(seed, tag, "+".join(keys), mode, float(temperature), start))
         began = time.perf_counter()
         with torch.inference_mode():
             out = model.generate(

@@ -118,24 +118,26 @@ def run_model(
     tries: dict[str, CodeTrie] = {}
     frames, metas = [], []
     for _, mode, temperature in planned_runs(qb, model_name):
-        parts, per_system = [], {}
-        for key in SYSTEM_KEYS:
-            if mode == "trie" and key not in tries:
-                tries[key] = CodeTrie(codebook_for(key, qb, codesets_config).all_codes)
-            start = time.perf_counter()
-            frame = query_codes(
-                model, tokenizer, _run_sample(samples, key, temperature, qb), SYSTEMS[key], mode=mode,
-                temperature=temperature, seed=seed, max_new_tokens=int(qb["max_new_tokens"]),
-                batch_size=int(qb["batch_size"]), trie=tries.get(key) if mode == "trie" else None, tag=model_name,
-            )
-            seconds = time.perf_counter() - start
-            tokens = int(frame["n_new_tokens"].sum())
-            per_system[key] = {"n": len(frame), "new_tokens": tokens, "seconds": round(seconds, 2)}
-            log.info("%s %s t=%s %s: %d prompts, %d new tokens in %.1f s = %.1f tokens/s", model_name, mode,
-                     temperature_tag(temperature), SYSTEMS[key].name, len(frame), tokens, seconds,
-                     tokens / max(seconds, 1e-9))
-            parts.append(frame)
+        samples_now = [_run_sample(samples, key, temperature, qb) for key in SYSTEM_KEYS]
+        query = dict(model=model, tokenizer=tokenizer, mode=mode, temperature=temperature, seed=seed,
+                     max_new_tokens=int(qb["max_new_tokens"]), batch_size=int(qb["batch_size"]), tag=model_name)
+        if mode == "trie":  # one trie per system: each system's prompts in batches of their own
+            parts = []
+            for key, sample in zip(SYSTEM_KEYS, samples_now):
+                if key not in tries:
+                    tries[key] = CodeTrie(codebook_for(key, qb, codesets_config).all_codes)
+                parts.append(query_codes(sample=sample, system=SYSTEMS[key], trie=tries[key], **query))
+        else:  # free: every system's prompts share batches (the sweep's 4 codes a system would be batches of 4)
+            parts = [query_codes(sample=pd.concat(samples_now, ignore_index=True), system=None, **query)]
         run = pd.concat(parts, ignore_index=True)
+        per_system = {}
+        for key in SYSTEM_KEYS:
+            rows = run[run["system"] == key]
+            tokens, seconds = int(rows["n_new_tokens"].sum()), float(rows["seconds"].sum())
+            per_system[key] = {"n": len(rows), "new_tokens": tokens, "seconds": round(seconds, 2)}
+            log.info("%s %s t=%s %s: %d prompts, %d new tokens in %.1f s (its share of the batches) = %.1f "
+                     "tokens/s", model_name, mode, temperature_tag(temperature), SYSTEMS[key].name, len(rows),
+                     tokens, seconds, tokens / max(seconds, 1e-9))
         gen_seconds = sum(s["seconds"] for s in per_system.values())
         tokens = int(run["n_new_tokens"].sum())
         metas.append({
