@@ -25,6 +25,7 @@ rule generate_synthetic:
     threads: 1
     resources:
         mem_mb=4000,
+    priority: 20  # every fine-tuning chain starts here (see rules/retrieval.smk)
     script:
         "../scripts/generate_synthetic.py"
 
@@ -51,6 +52,7 @@ rule ingest_extract:
     threads: 1
     resources:
         mem_mb=4000,
+    priority: 20  # every fine-tuning chain starts here (see rules/retrieval.smk)
     script:
         "../scripts/ingest_extract.py"
 
@@ -73,6 +75,7 @@ rule split_encounters:
     threads: 1
     resources:
         mem_mb=4000,
+    priority: 20  # every fine-tuning chain starts here (see rules/retrieval.smk)
     script:
         "../scripts/split_encounters.py"
 

@@ -6,6 +6,7 @@
 import re
 
 from claimbench.paper002 import plan as paper002_plan
+from claimbench.predict.settings import OTHER_GENERATION_PRIORITY
 
 P002 = f"{RESULTS}/paper002"
 P002_CONFIG = paper002_plan.section(config)
@@ -123,6 +124,7 @@ rule paper002_predict:
     resources:
         mem_mb=PREDICT.get("mem_mb", 6000),
         gpu=PREDICT.get("gpus", 0),
+    priority: OTHER_GENERATION_PRIORITY  # minutes long: before the short jobs (predict.settings)
     script:
         "../scripts/paper002_predict.py"
 

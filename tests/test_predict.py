@@ -422,3 +422,18 @@ def test_knn_lexicon_and_rag_lexicon_read_the_code_hints_and_never_the_test_ones
     assert predict_inputs(config, "knn+lexicon", None, "R")["hints"] == code_hints_path("test", "R")
     assert predict_inputs(config, "ft-mini+lexicon", None, "R")["hints"] == code_hints_path("test", "R")
     assert decoding_inputs(config, "ft-mini+lexicon", None, "R")["hints"] == code_hints_path("finetune", "R")
+
+
+def test_long_generation_jobs_are_scheduled_before_short_ones():
+    """Snakemake starts the ready job of highest priority: fine-tuning (10-19) first, then the jobs that wait on it
+    (decoding choice, fine-tuned predictions), other language-model jobs, and the seconds-long ones last."""
+    import yaml
+
+    from claimbench.models.finetune_plan import finetune_priority
+    from claimbench.predict import settings
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    priority = {name: settings.predict_priority(config, name) for name in config["configurations"]}
+    assert priority["ft-mini+lexicon+grammar"] == priority["ft-mini"] > priority["rag"] == priority["base"]
+    assert priority["rag"] > settings.OTHER_GENERATION_PRIORITY > priority["knn"] == priority["api"] == 0
+    assert finetune_priority({"data": {"max_examples": 1}}) > settings.TUNING_PRIORITY > priority["ft-mini"]
