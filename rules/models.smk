@@ -26,9 +26,9 @@ rule convert_model:
     threads: 1
     resources:
         mem_mb=6000,
-    # The model stage's critical path (convert -> finetune -> merge -> predict) goes first; the independent query
-    # benchmark fills the other core.
-    priority: 10
+    # Every fine-tuning job waits on it: a job's priority is at least that of the jobs that wait on it
+    # (tests/test_scheduling.py).
+    priority: 20
     script:
         "../scripts/convert_model.py"
 

@@ -96,6 +96,7 @@ rule paper002_merge:
     resources:
         mem_mb=int((P002_FT.get("merge") or {}).get("mem_mb", P002_FT.get("mem_mb", 8000))),
         gpu=0,
+    priority: 10  # as rule merge_adapter's
     script:
         "../scripts/merge_adapter.py"
 

@@ -30,6 +30,7 @@ rule querybench_sample:
     threads: 1
     resources:
         mem_mb=3000,
+    priority: OTHER_GENERATION_PRIORITY  # rule querybench_query waits on it
     script:
         "../scripts/querybench_sample.py"
 

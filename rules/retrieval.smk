@@ -1,7 +1,7 @@
 # Retrieval (paper 000, Methods: RAG System Design): all-MiniLM-L6-v2 embeddings of the training notes, a FAISS flat
 # L2 index, and each test note's nearest training notes. Used by the rag and knn configurations (rules/predict.smk).
 # Library: claimbench.retrieval.
-from claimbench.predict.settings import code_hints_path, lexical_neighbour_count
+from claimbench.predict.settings import TUNING_PRIORITY, code_hints_path, lexical_neighbour_count
 
 RETRIEVAL = f"{RESULTS}/retrieval"
 
@@ -42,6 +42,7 @@ rule faiss_index:
     threads: 1
     resources:
         mem_mb=2000,
+    priority: TUNING_PRIORITY  # the predictions wait on it: at least their priority (tests/test_scheduling.py)
     script:
         "../scripts/retrieval_index.py"
 
@@ -69,6 +70,7 @@ rule retrieval_neighbours:
     threads: 1
     resources:
         mem_mb=3000,
+    priority: TUNING_PRIORITY  # the predictions wait on it: at least their priority (tests/test_scheduling.py)
     script:
         "../scripts/retrieval_neighbours.py"
 
@@ -135,6 +137,7 @@ rule code_hints:
     threads: 1
     resources:
         mem_mb=3000,
+    priority: TUNING_PRIORITY  # the predictions wait on it: at least their priority (tests/test_scheduling.py)
     script:
         "../scripts/retrieval_code_hints.py"
 

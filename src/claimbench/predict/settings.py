@@ -158,11 +158,14 @@ def is_llm(config: Mapping, name: str) -> bool:
     return config["configurations"][name]["method"] in LLM_METHODS
 
 
-# Snakemake priorities of the generating jobs (a fine-tuning job's: finetune_plan.finetune_priority, 10-19).
-# Snakemake starts the ready job of highest priority; among equals it may start a 2-second job before a 2-minute one,
-# and a 2-minute job left to the end runs alone with the other core idle (measured at 9c73f50: ft-mini+lexicon's
-# predictions, ready at minute 22, started at minute 30). Long jobs first, those ready last (after fine-tuning) before
-# those ready early; the second-long jobs (query benchmark, paper 002's predictions) below them.
+# Snakemake priorities of the generating jobs (a fine-tuning job's: finetune_plan.finetune_priority, 10-19; the data
+# and model-conversion jobs every chain starts from: 20). Snakemake starts the ready job of highest priority; among
+# equals it may start a 2-second job before a 2-minute one, and a 2-minute job left to the end runs alone with the
+# other core idle (measured at 9c73f50: ft-mini+lexicon's predictions, ready at minute 22, started at minute 30).
+# Long jobs first, those ready last (after fine-tuning) before those ready early. Snakemake does not pass a priority
+# on to the jobs a job waits on, so each of those carries at least the priority of the jobs that read its outputs
+# (tests/test_scheduling.py checks it on the DAG; at d0a03b4 the rag predictions waited on a priority-0 retrieval
+# job and ran last).
 TUNING_PRIORITY = 9  # select_decoding: the fine-tuned configuration's predictions wait on it
 FINETUNED_PREDICT_PRIORITY = 8
 LLM_PREDICT_PRIORITY = 5
