@@ -1,4 +1,5 @@
 # Shared names: where things go, and which environments rules use.
+from claimbench import scheduling  # every rule's priority (claimbench/scheduling.py)
 from claimbench.models.environment import needs_gpu_env
 
 RESULTS = "results"

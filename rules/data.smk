@@ -25,7 +25,7 @@ rule generate_synthetic:
     threads: 1
     resources:
         mem_mb=4000,
-    priority: 20  # every fine-tuning chain starts here (see rules/retrieval.smk)
+    priority: scheduling.START
     script:
         "../scripts/generate_synthetic.py"
 
@@ -52,7 +52,7 @@ rule ingest_extract:
     threads: 1
     resources:
         mem_mb=4000,
-    priority: 20  # every fine-tuning chain starts here (see rules/retrieval.smk)
+    priority: scheduling.START
     script:
         "../scripts/ingest_extract.py"
 
@@ -75,7 +75,7 @@ rule split_encounters:
     threads: 1
     resources:
         mem_mb=4000,
-    priority: 20  # every fine-tuning chain starts here (see rules/retrieval.smk)
+    priority: scheduling.START
     script:
         "../scripts/split_encounters.py"
 

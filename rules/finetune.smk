@@ -6,7 +6,6 @@ import re
 from claimbench.models.finetune_plan import (
     finetune_inputs,
     finetune_job,
-    finetune_priority,
     finetuned_models,
     settings_for,
 )
@@ -44,8 +43,7 @@ rule finetune:
     resources:
         mem_mb=int(FINETUNE.get("mem_mb", 8000)),
         gpu=FT_GPUS,
-    # the longest jobs of the run start first, the longest of them before the others (finetune_priority)
-    priority: lambda wc: finetune_priority(settings_for(FINETUNE, wc.configuration))
+    priority: lambda wc: scheduling.finetune_priority(settings_for(FINETUNE, wc.configuration))
     script:
         "../scripts/finetune.py"
 
@@ -74,7 +72,7 @@ rule merge_adapter:
     resources:
         mem_mb=int((FINETUNE.get("merge") or {}).get("mem_mb", FINETUNE.get("mem_mb", 8000))),
         gpu=0,
-    priority: 10
+    priority: scheduling.MERGE
     script:
         "../scripts/merge_adapter.py"
 

@@ -26,9 +26,7 @@ rule convert_model:
     threads: 1
     resources:
         mem_mb=6000,
-    # Every fine-tuning job waits on it: a job's priority is at least that of the jobs that wait on it
-    # (tests/test_scheduling.py).
-    priority: 20
+    priority: scheduling.START
     script:
         "../scripts/convert_model.py"
 

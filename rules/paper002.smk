@@ -6,7 +6,6 @@
 import re
 
 from claimbench.paper002 import plan as paper002_plan
-from claimbench.predict.settings import OTHER_GENERATION_PRIORITY
 
 P002 = f"{RESULTS}/paper002"
 P002_CONFIG = paper002_plan.section(config)
@@ -38,7 +37,7 @@ rule paper002_split:
     conda:
         CPU_ENV
     threads: 1
-    priority: 20  # paper 002's fine-tuning waits on it: a job of priority 0 may wait behind every other
+    priority: scheduling.START
     resources:
         mem_mb=2000,
     script:
@@ -68,7 +67,7 @@ rule paper002_finetune:
     resources:
         mem_mb=int(P002_FT.get("mem_mb", 8000)),
         gpu=int(P002_FT.get("gpus", 0)),
-    priority: finetune_priority(P002_FT)  # as rule finetune's: longest first
+    priority: scheduling.finetune_priority(P002_FT)
     script:
         "../scripts/finetune.py"
 
@@ -96,7 +95,7 @@ rule paper002_merge:
     resources:
         mem_mb=int((P002_FT.get("merge") or {}).get("mem_mb", P002_FT.get("mem_mb", 8000))),
         gpu=0,
-    priority: 10  # as rule merge_adapter's
+    priority: scheduling.MERGE
     script:
         "../scripts/merge_adapter.py"
 
@@ -125,7 +124,7 @@ rule paper002_predict:
     resources:
         mem_mb=PREDICT.get("mem_mb", 6000),
         gpu=PREDICT.get("gpus", 0),
-    priority: OTHER_GENERATION_PRIORITY  # minutes long: before the short jobs (predict.settings)
+    priority: scheduling.OTHER_GENERATION
     script:
         "../scripts/paper002_predict.py"
 

@@ -6,14 +6,12 @@
 import re
 
 from claimbench.predict.settings import (
-    TUNING_PRIORITY,
     configuration_pattern,
     decoding_choice_path,
     decoding_inputs,
     is_llm,
     predict_inputs,
     predict_model_dir,
-    predict_priority,
     resolve,
     tuned_configurations,
 )
@@ -50,7 +48,7 @@ rule predict:
     resources:
         mem_mb=lambda wc: PREDICT.get("mem_mb", 6000) if is_llm(config, wc.configuration) else 1000,
         gpu=lambda wc: PREDICT.get("gpus", 0) if is_llm(config, wc.configuration) else 0,
-    priority: lambda wc: predict_priority(config, wc.configuration)  # long jobs first (predict.settings)
+    priority: lambda wc: scheduling.predict_priority(config, wc.configuration)
     script:
         "../scripts/predict.py"
 
@@ -81,7 +79,7 @@ rule select_decoding:
     resources:
         mem_mb=PREDICT.get("mem_mb", 6000),
         gpu=PREDICT.get("gpus", 0),
-    priority: TUNING_PRIORITY
+    priority: scheduling.TUNING
     script:
         "../scripts/select_decoding.py"
 

@@ -2,7 +2,6 @@
 # sample codes -> query each model (one job per model: free decoding at every temperature of the sweep, and
 # trie-constrained decoding beyond the paper) -> score each model's runs -> the paper's tables and the sweep figure.
 # Library: claimbench.querybench (pipeline.py holds the entry point of each step).
-from claimbench.predict.settings import OTHER_GENERATION_PRIORITY
 from claimbench.querybench.pipeline import API_MODEL, SYSTEM_KEYS, query_model_dir, query_models
 
 QB = f"{RESULTS}/querybench"
@@ -30,7 +29,7 @@ rule querybench_sample:
     threads: 1
     resources:
         mem_mb=3000,
-    priority: OTHER_GENERATION_PRIORITY  # rule querybench_query waits on it
+    priority: scheduling.OTHER_GENERATION
     script:
         "../scripts/querybench_sample.py"
 
@@ -68,7 +67,7 @@ rule querybench_query:
     threads: 1  # one thread per job: on a shared 2-core machine more threads spin and slow down
     resources:
         mem_mb=6000,
-    priority: OTHER_GENERATION_PRIORITY  # minutes long: before the short jobs (predict.settings)
+    priority: scheduling.OTHER_GENERATION
     script:
         "../scripts/querybench_query.py"
 

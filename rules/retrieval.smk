@@ -1,7 +1,7 @@
 # Retrieval (paper 000, Methods: RAG System Design): all-MiniLM-L6-v2 embeddings of the training notes, a FAISS flat
 # L2 index, and each test note's nearest training notes. Used by the rag and knn configurations (rules/predict.smk).
 # Library: claimbench.retrieval.
-from claimbench.predict.settings import TUNING_PRIORITY, code_hints_path, lexical_neighbour_count
+from claimbench.predict.settings import code_hints_path, lexical_neighbour_count
 
 RETRIEVAL = f"{RESULTS}/retrieval"
 
@@ -21,7 +21,7 @@ rule embed_train_notes:
     conda:
         CPU_ENV
     threads: 1  # as every retrieval job: a 2-thread job would wait for both cores while fine-tuning holds one
-    priority: 20  # on the longest chain: embed -> finetune_neighbours -> finetune ft-mini+lexicon: before any fine-tuning
+    priority: scheduling.START  # on the longest chain: embed -> finetune_neighbours -> finetune ft-mini+lexicon
     resources:
         mem_mb=3000,
     script:
@@ -42,7 +42,7 @@ rule faiss_index:
     threads: 1
     resources:
         mem_mb=2000,
-    priority: TUNING_PRIORITY  # the predictions wait on it: at least their priority (tests/test_scheduling.py)
+    priority: scheduling.TUNING
     script:
         "../scripts/retrieval_index.py"
 
@@ -70,7 +70,7 @@ rule retrieval_neighbours:
     threads: 1
     resources:
         mem_mb=3000,
-    priority: TUNING_PRIORITY  # the predictions wait on it: at least their priority (tests/test_scheduling.py)
+    priority: scheduling.TUNING
     script:
         "../scripts/retrieval_neighbours.py"
 
@@ -99,7 +99,7 @@ rule finetune_neighbours:
     conda:
         CPU_ENV
     threads: 1
-    priority: 20  # on the longest chain (fine-tuning ft-mini+lexicon): before any fine-tuning
+    priority: scheduling.START  # on the longest chain (fine-tuning ft-mini+lexicon)
     resources:
         mem_mb=3000,
     script:
@@ -137,7 +137,7 @@ rule code_hints:
     threads: 1
     resources:
         mem_mb=3000,
-    priority: TUNING_PRIORITY  # the predictions wait on it: at least their priority (tests/test_scheduling.py)
+    priority: scheduling.TUNING
     script:
         "../scripts/retrieval_code_hints.py"
 
@@ -162,7 +162,7 @@ rule finetune_code_hints:
     conda:
         CPU_ENV
     threads: 1
-    priority: 20  # on the longest chain (fine-tuning ft-mini+lexicon): before any fine-tuning
+    priority: scheduling.START  # on the longest chain (fine-tuning ft-mini+lexicon)
     resources:
         mem_mb=3000,
     script:

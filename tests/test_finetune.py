@@ -481,7 +481,8 @@ def test_rag_prompt_training_shows_the_neighbours_claims():
 def test_fine_tuning_jobs_with_the_larger_token_budget_start_first():
     import yaml
 
-    from claimbench.models.finetune_plan import finetune_priority, settings_for
+    from claimbench.models.finetune_plan import settings_for
+    from claimbench.scheduling import finetune_priority
 
     section = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["finetune"]
     priority = {name: finetune_priority(settings_for(section, name)) for name in ("ft-mini", "ft-mini+lexicon")}

@@ -425,15 +425,15 @@ def test_knn_lexicon_and_rag_lexicon_read_the_code_hints_and_never_the_test_ones
 
 
 def test_long_generation_jobs_are_scheduled_before_short_ones():
-    """Snakemake starts the ready job of highest priority: fine-tuning (10-19) first, then the jobs that wait on it
-    (decoding choice, fine-tuned predictions), other language-model jobs, and the seconds-long ones last."""
+    """Snakemake starts the ready job of highest priority: fine-tuning first, then the jobs that wait on it (merge,
+    decoding choice, fine-tuned predictions), other language-model jobs, and the seconds-long ones last."""
     import yaml
 
-    from claimbench.models.finetune_plan import finetune_priority
-    from claimbench.predict import settings
+    from claimbench import scheduling
 
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
-    priority = {name: settings.predict_priority(config, name) for name in config["configurations"]}
+    priority = {name: scheduling.predict_priority(config, name) for name in config["configurations"]}
     assert priority["ft-mini+lexicon+grammar"] == priority["ft-mini"] > priority["rag"] == priority["base"]
-    assert priority["rag"] > settings.OTHER_GENERATION_PRIORITY > priority["knn"] == priority["api"] == 0
-    assert finetune_priority({"data": {"max_examples": 1}}) > settings.TUNING_PRIORITY > priority["ft-mini"]
+    assert priority["rag"] > scheduling.OTHER_GENERATION > priority["knn"] == priority["api"] == 0
+    assert scheduling.finetune_priority({"data": {"max_examples": 1}}) >= scheduling.MERGE > scheduling.TUNING
+    assert scheduling.TUNING > priority["ft-mini"] and scheduling.START > scheduling.FINETUNE_HIGHEST

@@ -28,15 +28,6 @@ def settings_for(section: Mapping, configuration: str) -> dict:
     return deep_merge(base, (section.get("per_configuration") or {}).get(configuration) or {})
 
 
-def finetune_priority(settings: Mapping) -> int:
-    """Snakemake priority of a fine-tuning job, 10-19: the larger its token budget (examples x sequence length; the
-    whole split counts as large), the earlier it starts. Longest jobs first leaves the short ones to fill both cores
-    at the end of a run (with every fine-tuning job at one priority, paper 002's started last and ran alone)."""
-    data = settings.get("data") or {}
-    examples = data.get("max_examples") or 100_000
-    return 10 + min(int(examples) * int(data.get("max_seq_length") or 1024) // 10_000, 9)
-
-
 def finetuned_models(config: Mapping) -> dict[str, str]:
     """Fine-tuned configuration -> its base model (a key of ``models``), from ``configurations.<name>.model``.
 

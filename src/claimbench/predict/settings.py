@@ -158,29 +158,6 @@ def is_llm(config: Mapping, name: str) -> bool:
     return config["configurations"][name]["method"] in LLM_METHODS
 
 
-# Snakemake priorities of the generating jobs (a fine-tuning job's: finetune_plan.finetune_priority, 10-19; the data
-# and model-conversion jobs every chain starts from: 20). Snakemake starts the ready job of highest priority; among
-# equals it may start a 2-second job before a 2-minute one, and a 2-minute job left to the end runs alone with the
-# other core idle (measured at 9c73f50: ft-mini+lexicon's predictions, ready at minute 22, started at minute 30).
-# Long jobs first, those ready last (after fine-tuning) before those ready early. Snakemake does not pass a priority
-# on to the jobs a job waits on, so each of those carries at least the priority of the jobs that read its outputs
-# (tests/test_scheduling.py checks it on the DAG; at d0a03b4 the rag predictions waited on a priority-0 retrieval
-# job and ran last).
-TUNING_PRIORITY = 9  # select_decoding: the fine-tuned configuration's predictions wait on it
-FINETUNED_PREDICT_PRIORITY = 8
-LLM_PREDICT_PRIORITY = 5
-OTHER_GENERATION_PRIORITY = 4
-
-
-def predict_priority(config: Mapping, name: str) -> int:
-    """A configuration's prediction job: fine-tuned models' first, other language models' next, knn's and api's
-    (seconds: no local model) last."""
-    method = config["configurations"][name]["method"]
-    if method == "qlora":
-        return FINETUNED_PREDICT_PRIORITY
-    return LLM_PREDICT_PRIORITY if method in LLM_METHODS else 0
-
-
 def configuration_pattern(config: Mapping) -> str:
     """A wildcard regex of the configured configuration names (matches nothing when there are none)."""
     import re
