@@ -30,23 +30,26 @@ def dry_run_jobs(*args: str) -> list[dict]:
     return jobs
 
 
-def producers(jobs: list[dict], job: dict) -> list[dict]:
-    """The jobs whose outputs ``job`` reads (a directory output is named by its folder; an input inside it names a
-    file below)."""
+def producers(jobs: list[dict]):
+    """A function: job -> the jobs whose outputs it reads (a directory output is named by its folder; an input inside
+    it names a file below). The output index is built once for the DAG."""
     producer = {path: other for other in jobs for path in other["output"]}
-    found = []
-    for path in job["input"]:
-        found += [producer[p] for p in [path, *(str(q) for q in Path(path).parents)] if p in producer]
-    return found
+
+    def of(job: dict) -> list[dict]:
+        return [producer[p] for path in job["input"] for p in [path, *(str(q) for q in Path(path).parents)]
+                if p in producer]
+
+    return of
 
 
 def upstream(jobs: list[dict], targets: list[dict]) -> list[dict]:
     """``targets`` and every job whose outputs they need, transitively."""
+    before = producers(jobs)
     seen, todo = [], list(targets)
     while todo:
         job = todo.pop()
         if any(job is s for s in seen):
             continue
         seen.append(job)
-        todo.extend(producers(jobs, job))
+        todo.extend(before(job))
     return seen

@@ -14,7 +14,8 @@ from _dag import dry_run_jobs, producers
 
 def test_no_job_waits_on_a_job_of_lower_priority():
     jobs = dry_run_jobs("--cores", "1")
+    before = producers(jobs)
     assert max(job["priority"] for job in jobs) > 0, "the parse found no priorities at all"
-    late = sorted({f"{before['rule']} ({before['priority']}) before {job['rule']} ({job['priority']})"
-                   for job in jobs for before in producers(jobs, job) if before["priority"] < job["priority"]})
+    late = sorted({f"{waited['rule']} ({waited['priority']}) before {job['rule']} ({job['priority']})"
+                   for job in jobs for waited in before(job) if waited["priority"] < job["priority"]})
     assert not late, "jobs wait on jobs of lower priority: " + "; ".join(late)
