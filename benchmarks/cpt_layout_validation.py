@@ -1,7 +1,7 @@
 """Does a claim layout with each CPT line's description before its code help? Measured on VALIDATION notes only.
 
     .venv/bin/python benchmarks/cpt_layout_validation.py [--results results] [--n 40] [--out /tmp/cpt_layout]
-        [--configuration ft-mini+lexicon] [--reference-merged DIR]
+        [--configuration ft-mini+lexicon] [--decode-as ft-mini+lexicon+grammar] [--reference-merged DIR]
 
 Issue 9 lists this layout as an extra worth measuring: a model that writes "Description: <procedure> | Code: <cpt>"
 names the procedure in words before it chooses a code, instead of choosing the code first (the paper's layout,
@@ -12,8 +12,10 @@ Reads a finished default run (results/): its split, fine-tuning neighbours and h
 merged model (the reference: the paper's layout). Fine-tunes the same configuration once more with the same recipe,
 seed, examples, neighbours and hints (learning rate and early stopping chosen on validation examples, as the
 pipeline does), every claim (training completions and example claims alike) written in the description-first layout,
-and merges it into --out. Then a seeded sample of --n validation notes is answered by both models, unconstrained,
-with the configuration's prompt and its decoding settings as the run chose them on validation notes. A
+and merges it into --out (a second call reuses it). Then a seeded sample of --n validation notes is answered by both
+models with the configuration's prompt and its decoding settings as the run chose them on validation notes:
+unconstrained, or with --decode-as a configuration that predicts with the same model under the claim grammar, whose
+CPT line rule is then rewritten description first for the new model (the same code sets). A
 description-first answer is put back into the paper's layout before it is parsed (the parser reads a line's code
 before its "Description:" field), so both are scored by the evaluation stage's own code. Prints ICD-10-CM / CPT /
 modifier F1 and how often the answer's CPT codes are exactly its first example claim's.
@@ -39,9 +41,9 @@ from validation_run import add_run_options, load_run  # noqa: E402
 
 from claimbench.models.claim_grammar import claim_ebnf as _PAPER_EBNF  # noqa: E402 (use_layout puts it back)
 
-# "CPT 2: Description: Cataract removal | Code: 66984 | Modifiers: RT" -> groups number, description, code, mods
+# "CPT 2: Description: Cataract removal | Code: 66984 | Modifiers: RT" -> groups lead, description, code, modifiers
 DESCRIPTION_FIRST_LINE = re.compile(
-    r"^(?P<lead>[ \t]*CPT[ \t]+(?P<number>\d+):[ \t]*)Description:[ \t]*(?P<description>[^|\n]*?)[ \t]*\|[ \t]*"
+    r"^(?P<lead>[ \t]*CPT[ \t]+\d+:[ \t]*)Description:[ \t]*(?P<description>[^|\n]*?)[ \t]*\|[ \t]*"
     r"Code:[ \t]*(?P<code>[^|\n]*?)(?:[ \t]*\|[ \t]*Modifiers:[ \t]?(?P<modifiers>[^|\n]*?))?[ \t]*$",
     re.MULTILINE,
 )
@@ -70,6 +72,7 @@ def to_paper_layout(text: str) -> str:
 def description_first_ebnf(*args, **kwargs) -> str:
     """claim_grammar.claim_ebnf with its CPT line rule written description first (the same code, modifier and
     description rules): "Description: <text> | Code: <cpt> | Modifiers: <mod>, ..."."""
+
     def line_rule(m: re.Match) -> str:
         return (f'line ::= "Description: " description " | Code: " {m["cpt"]} " | Modifiers: " {m["mods"]}')
 
