@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(ROOT / "src"))
 
-from validation_run import add_run_options, load_run  # noqa: E402
+from validation_run import add_run_options, load_run, score_answers  # noqa: E402
 
 from claimbench.models.claim_grammar import claim_ebnf as _PAPER_EBNF  # noqa: E402 (use_layout puts it back)
 
@@ -107,6 +107,7 @@ def train_description_first(run, configuration: str, out: Path, threads: int) ->
     from claimbench.predict.run import prompt_examples
     from claimbench.retrieval import neighbour_ids
 
+    use_layout(True)  # the training completions and example claims too
     merged = out / "merged"
     if (merged / "config.json").exists():
         return merged
@@ -134,10 +135,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "cpt_layout"))
     args = parser.parse_args()
 
-    from claimbench.evaluation.cases import read_predictions, score_cases
-    from claimbench.evaluation.metrics import f1_from_means
-    from claimbench.evaluation.parse import parse_claim
-    from claimbench.evaluation.validity import ReferenceSets
+    from claimbench.evaluation.cases import read_predictions
     from claimbench.predict.decoding import apply_choice
     from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
     from claimbench.predict.settings import decoding_choice_path, resolve, trained_configuration
@@ -155,10 +153,8 @@ def main() -> int:
     conf = apply_choice(conf, choice if choice.exists() else None)
     ids = run.cases["encounter_id"].astype(str).tolist()
     shown = {eid: run.neighbours[eid] for eid in ids}
-    first_cpt = run.train.set_index("encounter_id")["cpt_lines"]
     reference = Path(args.reference_merged or run.results / "finetune" / args.configuration / "merged")
 
-    use_layout(True)
     variants = {"paper layout (code first)": (reference, False),
                 "description first": (train_description_first(run, args.configuration, out, args.threads), True)}
     report = {"configuration": args.configuration, "decoded_as": decode_as, "n_validation_notes": len(ids),
@@ -175,17 +171,12 @@ def main() -> int:
         predictions = read_predictions(path)
         if description_first:
             predictions["generated_text"] = predictions["generated_text"].map(to_paper_layout)
-        scored = score_cases(run.cases, predictions, ReferenceSets(None, None, None), scorer=None)
-        means = scored.mean(numeric_only=True)
-        f1 = {c: round(f1_from_means(means[f"{c}_precision"], means[f"{c}_recall"]), 3)
-              for c in ("icd10", "cpt", "modifier")}
-        copied = sum(set(parse_claim(text).cpt_codes) == {line["cpt"] for line in first_cpt[shown[eid][0]]}
-                     for eid, text in zip(predictions["encounter_id"], predictions["generated_text"]))
-        with_cpt = int(sum(bool(parse_claim(text).cpt_codes) for text in predictions["generated_text"]))
-        report["variants"][name] = {"model": str(model_dir), "f1": f1, "cpt_copied_from_first_example": int(copied),
-                                    "answers_with_a_cpt_code": with_cpt, "seconds": meta.get("elapsed_seconds")}
+        score = score_answers(run, predictions, shown)
+        report["variants"][name] = {"model": str(model_dir), **score, "seconds": meta.get("elapsed_seconds")}
+        f1 = score["f1"]
         print(f"  {name:26s} F1 ICD-10-CM {f1['icd10']:.2f}  CPT {f1['cpt']:.2f}  modifier {f1['modifier']:.2f}; "
-              f"a CPT code in {with_cpt} of {len(ids)}; CPT codes = the first example claim's in {copied}")
+              f"a CPT code in {score['answers_with_a_cpt_code']} of {len(ids)}; CPT codes = the first example "
+              f"claim's in {score['cpt_copied_from_first_example']}")
     stats = out / "train_stats.json"
     if stats.exists():
         report["description_first_training"] = {k: v for k, v in json.loads(stats.read_text()).items()

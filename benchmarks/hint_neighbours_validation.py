@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(ROOT / "src"))
 
-from validation_run import add_run_options, load_run  # noqa: E402
+from validation_run import add_run_options, load_run, score_answers  # noqa: E402
 
 
 def main() -> int:
@@ -37,10 +37,7 @@ def main() -> int:
 
     import pandas as pd
 
-    from claimbench.evaluation.cases import read_predictions, score_cases
-    from claimbench.evaluation.metrics import f1_from_means
-    from claimbench.evaluation.parse import parse_claim
-    from claimbench.evaluation.validity import ReferenceSets
+    from claimbench.evaluation.cases import read_predictions
     from claimbench.lexicon import LexicalNeighbours
     from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
     from claimbench.predict.settings import resolve, trained_configuration
@@ -55,7 +52,6 @@ def main() -> int:
     hints = pd.read_parquet(args.hints or results / "retrieval/finetune_code_hints.parquet")[["encounter_id", "hints"]]
     conf = with_grammar_limits(resolve(config, args.configuration), train)
     model_dir = args.merged or results / "finetune" / trained_configuration(config, args.configuration) / "merged"
-    claims = train.set_index("encounter_id")["cpt_lines"]
 
     print(f"{args.configuration}, {len(cases)} validation notes, model {model_dir}")
     for name, neighbours in (("embedding", embedding), ("TF-IDF", lexical)):
@@ -67,12 +63,11 @@ def main() -> int:
             predict_llm(args.configuration, conf, cases, len(validation), out, Path(tmp) / "meta.json", model_dir,
                         examples, progress=False)
             predictions = read_predictions(out)
-        means = score_cases(cases, predictions, ReferenceSets(None, None, None), scorer=None).mean(numeric_only=True)
-        f1 = {c: f1_from_means(means[f"{c}_precision"], means[f"{c}_recall"]) for c in ("icd10", "cpt", "modifier")}
-        copied = sum(set(parse_claim(text).cpt_codes) == {line["cpt"] for line in claims[shown[eid][0]]}
-                     for eid, text in zip(predictions["encounter_id"], predictions["generated_text"]))
+        score = score_answers(run, predictions, shown)
+        f1 = score["f1"]
         print(f"  {name:9s} neighbours: F1 ICD-10-CM {f1['icd10']:.2f}  CPT {f1['cpt']:.2f}  modifier "
-              f"{f1['modifier']:.2f}; CPT codes = the first example claim's in {copied} of {len(cases)}")
+              f"{f1['modifier']:.2f}; CPT codes = the first example claim's in "
+              f"{score['cpt_copied_from_first_example']} of {len(cases)}")
     return 0
 
 

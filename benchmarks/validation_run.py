@@ -1,6 +1,6 @@
-"""What the validation benchmarks share (hint_neighbours_validation.py, loop_stop_validation.py): options naming a
-finished run and a seeded sample of its VALIDATION notes, and loading them. The test split is never read here: these
-scripts are for choosing settings."""
+"""What the validation benchmarks share (hint_neighbours_validation.py, loop_stop_validation.py,
+cpt_layout_validation.py): options naming a finished run and a seeded sample of its VALIDATION notes, loading them,
+and scoring answers to them. The test split is never read here: these scripts are for choosing settings."""
 
 from __future__ import annotations
 
@@ -49,3 +49,23 @@ def load_run(args: argparse.Namespace) -> ValidationRun:
     k = int(config["retrieval"].get("k", 2))
     neighbours = neighbour_ids(table[table["split"] == "validation"], k)
     return ValidationRun(results, config, train, validation, cases, neighbours, k)
+
+
+def score_answers(run: ValidationRun, predictions, shown: dict) -> dict:
+    """Answers to ``run.cases`` (encounter_id, generated_text) scored as the evaluation stage scores them: F1 per
+    component (claimbench.evaluation.metrics.summarize_codes), how many answers hold a CPT code, and how many give
+    exactly the CPT codes of their first example claim (``shown``: note -> the neighbours whose claims it saw)."""
+    from claimbench.evaluation.cases import score_cases
+    from claimbench.evaluation.metrics import summarize_codes
+    from claimbench.evaluation.parse import parse_claim
+    from claimbench.evaluation.validity import ReferenceSets
+
+    scored = score_cases(run.cases, predictions, ReferenceSets(None, None, None), scorer=None)
+    f1 = summarize_codes(scored, ("icd10", "cpt", "modifier")).set_index("component")["f1"]
+    claims = run.train.set_index("encounter_id")["cpt_lines"]
+    cpt = {eid: set(parse_claim(text).cpt_codes)
+           for eid, text in zip(predictions["encounter_id"], predictions["generated_text"])}
+    return {"f1": {c: round(float(v), 3) for c, v in f1.items()},
+            "answers_with_a_cpt_code": sum(bool(codes) for codes in cpt.values()),
+            "cpt_copied_from_first_example": sum(codes == {line["cpt"] for line in claims[shown[eid][0]]}
+                                                 for eid, codes in cpt.items())}
