@@ -32,6 +32,7 @@ from claimbench.models.quantization import (
     four_bit_layers,
     load_4bit_for_training,
 )
+from claimbench.task import ClaimTask
 
 QUANT32 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True, "compute_dtype": "float32",
            "quant_storage": "uint8"}
@@ -466,8 +467,8 @@ def test_rag_prompt_training_shows_the_neighbours_claims():
     tok = tiny.tokenizer()
     frame = tiny.records(3)
     shown = {r["encounter_id"]: [f"ICD-10-CM Diagnoses:\n\nZ0{i}.0"] for i, r in enumerate(frame)}
-    rag, _ = build_examples(pd.DataFrame(frame), tok, "chat_template", None, 10_000, seed=1, kind="rag",
-                            example_claims=shown)
+    rag, _ = build_examples(pd.DataFrame(frame), tok, "chat_template", None, 10_000, seed=1,
+                            task=ClaimTask("rag"), example_claims=shown)
     plain, _ = build_examples(pd.DataFrame(frame), tok, "chat_template", None, 10_000, seed=1)
     by_id = {r["encounter_id"]: r for r in frame}
     for example, paper in zip(rag, plain):

@@ -19,6 +19,7 @@ import platform
 import sys
 import time
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -26,7 +27,7 @@ import torch
 from claimbench.atomic import fresh_partial, partial_path, publish, write_text
 from claimbench.models.finetune_plan import deep_merge, settings_for  # noqa: F401 (re-exported)
 from claimbench.offline import set_offline_env
-from claimbench.prompts import EXAMPLE_KINDS
+from claimbench.task import ClaimTask, Task, task_of
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +52,6 @@ def tokenize_pair(tokenizer, prompt: str, completion: str) -> dict:
         "n_prompt": len(prompt_ids),
         "n_completion": len(completion_ids),
     }
-
-
-def fit_note(tokenizer, op_note: str, claim, family: str, max_seq_length: int, kind: str = "finetuned",
-             examples: list | None = None) -> tuple[dict, bool]:
-    """The tokenized training pair of one encounter (paper 000's prompts), its note shortened from the end until it
-    fits. See ``fit_pair``."""
-    from functools import partial
-
-    from claimbench.prompts import training_pair
-
-    pair = partial(training_pair, claim=claim, family=family, tokenizer=tokenizer, kind=kind, examples=examples)
-    return fit_pair(tokenizer, op_note, pair, max_seq_length)
 
 
 def fit_pair(tokenizer, op_note: str, make_pair, max_seq_length: int) -> tuple[dict, bool]:
@@ -92,36 +81,26 @@ def fit_pair(tokenizer, op_note: str, make_pair, max_seq_length: int) -> tuple[d
     )
 
 
-def _fit_record(row: Mapping, tokenizer, family: str, max_seq_length: int, kind: str, shown) -> tuple[dict, bool]:
-    """One record's training example for a prompt kind: paper 000's claim prompts, or paper 002's JSON task."""
-    if kind == "paper002":
-        from claimbench.paper002.task import training_pair as json_pair
-
-        return fit_pair(tokenizer, row["op_note"], lambda note: json_pair(row, note, tokenizer),
-                        max_seq_length)
-    from claimbench.claim import Claim
-
-    return fit_note(tokenizer, row["op_note"], Claim.from_record(row), family, max_seq_length, kind, shown)
-
-
 def build_examples(records, tokenizer, family: str, max_examples: int | None, max_seq_length: int,
-                   seed: int, kind: str = "finetuned",
+                   seed: int, task: Task = ClaimTask(),
                    example_claims: Mapping[str, list[str]] | None = None) -> tuple[list[dict], dict]:
-    """Training examples from the training split: a seeded subset of ``max_examples`` (all when null), tokenized.
+    """Training examples from the training split: a seeded subset of ``max_examples`` (all when null), tokenized,
+    each the ``task``'s training pair (claimbench.task).
 
-    ``kind="rag"`` (retrieval-augmented fine-tuning) puts ``example_claims[encounter_id]`` (the rendered claims of
-    the note's nearest other training notes) into each prompt; ``kind="paper002"`` is paper 002's JSON task
-    (claimbench.paper002.task). Returns the examples and a summary (counts of used / truncated / skipped encounters
-    and tokens).
+    A task that shows examples (``rag``: retrieval-augmented fine-tuning) puts ``example_claims[encounter_id]`` (the
+    rendered claims of the note's nearest other training notes) into each prompt. Returns the examples and a summary
+    (counts of used / truncated / skipped encounters and tokens).
     """
     frame = records.sample(frac=1.0, random_state=seed) if max_examples else records
     if max_examples:
         frame = frame.head(int(max_examples))
     examples, truncated, skipped = [], 0, 0
     for row in frame.to_dict("records"):
-        shown = (example_claims or {}).get(str(row.get("encounter_id"))) if kind in EXAMPLE_KINDS else None
+        shown = (example_claims or {}).get(str(row.get("encounter_id"))) if task.shows_examples else None
         try:
-            example, cut = _fit_record(row, tokenizer, family, max_seq_length, kind, shown)
+            example, cut = fit_pair(tokenizer, row["op_note"],
+                                    partial(task.training_pair, row, family=family, tokenizer=tokenizer,
+                                            examples=shown), max_seq_length)
         except ValueError as err:
             log.warning("skipping %s: %s", row.get("encounter_id"), err)
             skipped += 1
@@ -357,12 +336,13 @@ def run_finetune(job: Mapping) -> dict:
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     family = detect_family(model_dir, settings.get("prompt_family"))
-    kind = job.get("prompt") or "finetuned"
+    task = task_of(job)
+    kind = task.kind
     data = settings["data"]
     shown = job.get("example_claims")
     examples, data_summary = build_examples(
         read_encounters(job["train"]), tokenizer, family, data.get("max_examples"), int(data["max_seq_length"]), seed,
-        kind, shown,
+        task, shown,
     )
     log.info("%s: %d training examples (%s), prompt %s, family %s", job["configuration"], len(examples),
              data_summary, kind, family)
@@ -374,7 +354,7 @@ def run_finetune(job: Mapping) -> dict:
     validation = []
     if selection.enabled:
         validation, _ = build_examples(read_encounters(job["validation"]), tokenizer, family, selection.n_validation,
-                                       int(data["max_seq_length"]), seed, kind, shown)
+                                       int(data["max_seq_length"]), seed, task, shown)
 
     args = training_arguments(settings, adapter_dir.parent / "trainer", seed)
     model, guard = load_for_training(model_dir, settings)

@@ -14,7 +14,8 @@ from claimbench.models.finetune_plan import deep_merge, settings_for
 from claimbench.predict.settings import launch_settings
 
 CONFIGURATIONS = ("zero-shot", "fine-tuned")
-PROMPT = "paper002"  # the prompt kind of claimbench.paper002.task, for fine-tuning and prediction alike
+PROMPT = "paper002"  # the prompt kind of paper 002's task, recorded in run keys, statistics and meta files
+TASK = "claimbench.paper002.task:JSON_TASK"  # the task fine-tuning and prediction run (claimbench.task.task_of)
 
 
 def section(config: Mapping) -> dict:
@@ -43,6 +44,7 @@ def finetune_job(config: Mapping, model_dir: str) -> dict:
     return {
         "configuration": "paper002/fine-tuned",
         "prompt": PROMPT,
+        "task": TASK,
         "k": 0,
         "model": model,
         "model_dir": str(model_dir),
@@ -64,6 +66,7 @@ def resolve(config: Mapping, name: str) -> dict:
         "method": "qlora" if name == "fine-tuned" else "base",
         "model": model,
         "prompt": PROMPT,
+        "task": TASK,
         "stands_in_for": stands_in,
         "prompt_family": (config["models"][model] or {}).get("prompt_family"),
         "generation": {**(predict.get("generation") or {}), **(section(config).get("generation") or {})},

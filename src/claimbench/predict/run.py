@@ -27,7 +27,8 @@ import pandas as pd
 from claimbench.claim import Claim, render_claim
 from claimbench.codesets import fiscal_year
 from claimbench.predict.store import PredictionStore, model_identity, run_key
-from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, build_prompt, detect_family, messages, prompt_sha256
+from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, detect_family, messages, prompt_sha256
+from claimbench.task import task_of
 
 log = logging.getLogger(__name__)
 
@@ -202,16 +203,6 @@ def case_grammars(conf: Mapping, cases: pd.DataFrame, model, tokenizer) -> tuple
     return compiled, facts
 
 
-def _prompt(kind: str, op_note: str, shown, family: str, tokenizer) -> str:
-    """The prompt of one case: paper 000's prompt kinds, or paper 002's JSON task (kind ``paper002``)."""
-    if kind == "paper002":
-        from claimbench.paper002.task import build_prompt as json_prompt
-
-        return json_prompt(op_note, tokenizer)
-    return build_prompt(kind, op_note, examples=shown if kind in EXAMPLE_KINDS else None, family=family,
-                        tokenizer=tokenizer)
-
-
 def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Path, model_dir: str | Path,
                    examples: Mapping[str, list[str]] | None = None, shard: int | None = None, n_shards: int = 1,
                    device: str | None = None, progress: bool = True) -> tuple[PredictionStore, dict]:
@@ -235,7 +226,8 @@ def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Pat
     ids = [str(e) for e in cases["encounter_id"]]
     mine = ids if shard is None else ids[shard::n_shards]
     notes = dict(zip(ids, cases["op_note"]))
-    prompts = {eid: _prompt(kind, notes[eid], (examples or {}).get(eid), family, tokenizer) for eid in mine}
+    task = task_of(conf, kind)
+    prompts = {eid: task.prompt(notes[eid], (examples or {}).get(eid), family, tokenizer) for eid in mine}
     hashes = {eid: prompt_sha256(p) for eid, p in prompts.items()}
     todo = [eid for eid in mine if not store.done(eid, hashes[eid])]
     grammars, grammar_facts = None, {}
