@@ -102,7 +102,7 @@ def train_description_first(run, configuration: str, out: Path, threads: int) ->
     import pandas as pd
 
     from claimbench.models.finetune import run_finetune
-    from claimbench.models.finetune_plan import finetune_job
+    from claimbench.plan.finetune import finetune_job
     from claimbench.models.merge import merge_adapter
     from claimbench.predict.run import prompt_examples
     from claimbench.retrieval import neighbour_ids
@@ -138,7 +138,8 @@ def main() -> int:
     from claimbench.evaluation.cases import read_predictions
     from claimbench.predict.decoding import apply_choice
     from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
-    from claimbench.predict.settings import decoding_choice_path, resolve, trained_configuration
+    from claimbench.plan.layout import Layout
+    from claimbench.plan.predict import resolve, trained_configuration
 
     run = load_run(args)
     out = Path(args.out)
@@ -148,7 +149,7 @@ def main() -> int:
         raise SystemExit(f"--decode-as {decode_as} does not predict with {args.configuration}'s model")
     # the decoding settings the run chose on validation notes for the trained configuration (its grammar row
     # predicts with them too)
-    choice = Path(decoding_choice_path(args.configuration, str(run.results)))
+    choice = Path(Layout(str(run.results)).decoding_choice(args.configuration))
     conf = with_grammar_limits(resolve(run.config, decode_as), run.train)
     conf = apply_choice(conf, choice if choice.exists() else None)
     ids = run.cases["encounter_id"].astype(str).tolist()

@@ -40,7 +40,7 @@ def main() -> int:
     from claimbench.evaluation.cases import read_predictions
     from claimbench.lexicon import LexicalNeighbours
     from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
-    from claimbench.predict.settings import resolve, trained_configuration
+    from claimbench.plan.predict import resolve, trained_configuration
 
     run = load_run(args)
     results, config, train, validation, cases, k = run.results, run.config, run.train, run.validation, run.cases, run.k

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from claimbench.paper002 import data as p2data
-from claimbench.paper002 import plan
+from claimbench.plan import paper002 as plan
 from claimbench.paper002.evaluate import evaluate, read_generated, training_frequency
 from claimbench.paper002.report import levels_display, outputs_display, verdict
 from claimbench.paper002.schema import gold_claim, parse, render

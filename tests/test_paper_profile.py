@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from claimbench.models.finetune_plan import deep_merge, finetuned_models, settings_for
+from claimbench.plan.finetune import deep_merge, finetuned_models, settings_for
 from claimbench.models.lora import build_lora_config, lora_param_count, meta_model, resolve_target_modules
 from claimbench.models.quantization import build_bnb_config
 

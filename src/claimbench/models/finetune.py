@@ -25,7 +25,6 @@ from pathlib import Path
 import torch
 
 from claimbench.atomic import fresh_partial, partial_path, publish, write_text
-from claimbench.models.finetune_plan import deep_merge, settings_for  # noqa: F401 (re-exported)
 from claimbench.offline import set_offline_env
 from claimbench.task import ClaimTask, Task, task_of
 
@@ -275,22 +274,18 @@ def load_for_training(model_dir: str | Path, settings: Mapping):
     return model, None
 
 
-def _param_counts(peft_model, model_dir: str | Path, lora_settings: Mapping) -> dict:
+def _param_counts(peft_model, model_dir: str | Path) -> dict:
     """Trainable (LoRA) parameters of the live model and the dense base model's size, both counted exactly.
 
     The total comes from a meta-device model of the same config: the live 4-bit model stores two weights per byte,
     so counting its tensors would halve the quantized layers.
     """
-    from claimbench.models.lora import _n, load_config, meta_model
+    from claimbench.models.lora import base_counts, load_config, meta_model, trainable_count
 
-    trainable = sum(_n(p) for p in peft_model.parameters() if p.requires_grad)
-    base = meta_model(load_config(model_dir))
-    total = sum(_n(p) for p in base.parameters())
-    embeddings = _n(base.get_input_embeddings().weight)
-    norms = sum(
-        _n(p) for mod in base.modules() if "norm" in type(mod).__name__.lower() for p in mod.parameters(recurse=False)
-    )
-    paper = trainable + embeddings + norms
+    trainable = trainable_count(peft_model)
+    base = base_counts(meta_model(load_config(model_dir)))
+    total = base["total"]
+    paper = trainable + base["embeddings"] + base["norms"]
     return {
         "trainable_params": int(trainable),
         "total_params": int(total),
@@ -360,7 +355,7 @@ def run_finetune(job: Mapping) -> dict:
     model, guard = load_for_training(model_dir, settings)
     targets = resolve_target_modules(settings["lora"].get("target_modules"), model)
     peft_model = get_peft_model(model, build_lora_config(settings["lora"], targets))
-    counts = _param_counts(peft_model, model_dir, settings["lora"])
+    counts = _param_counts(peft_model, model_dir)
     log.info("LoRA on %s: %s trainable of %s (%.2f%%)", targets, f"{counts['trainable_params']:,}",
              f"{counts['total_params']:,}", 100 * counts["trainable_share"])
 

@@ -26,14 +26,13 @@ import pandas as pd
 
 from claimbench.claim import Claim, render_claim
 from claimbench.codesets import fiscal_year
+from claimbench.plan.methods import LLM_PROMPTS
 from claimbench.predict.store import PredictionStore, model_identity, run_key
 from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, detect_family, messages, prompt_sha256
 from claimbench.task import task_of
 
 log = logging.getLogger(__name__)
 
-LLM_METHODS = {"base": "base", "rag": "rag", "qlora": "finetuned"}  # method -> default prompt kind
-METHODS = (*LLM_METHODS, "knn", "api")
 
 
 def select_cases(test: pd.DataFrame, n_test_cases: int | None, seed: int) -> pd.DataFrame:
@@ -149,7 +148,7 @@ def _llm_key(name: str, conf: Mapping, model_dir: str | Path) -> tuple[str, str,
 
     gen = GenerationSettings(**conf.get("generation", {}))
     load = LoadSettings(**conf.get("load", {}))
-    kind = conf.get("prompt") or LLM_METHODS[conf["method"]]
+    kind = conf.get("prompt") or LLM_PROMPTS[conf["method"]]
     family = detect_family(model_dir, conf.get("prompt_family"))
     # Batch size and device are left out of the key: batched output equals one-at-a-time output, so a rerun may
     # change the batch size, and a data-parallel rerun may place cases on other GPUs.

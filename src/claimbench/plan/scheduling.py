@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from claimbench.predict.settings import is_llm
+from claimbench.plan.methods import FINETUNED_METHOD
+from claimbench.plan.predict import is_llm
 
 START = 20  # the data jobs, model conversion and the retrieval jobs in front of fine-tuning: every chain starts here
 FINETUNE_LOWEST, FINETUNE_HIGHEST = 10, 19  # fine-tuning, the larger token budget first (finetune_priority)
@@ -38,6 +39,6 @@ def finetune_priority(settings: Mapping) -> int:
 def predict_priority(config: Mapping, name: str) -> int:
     """A configuration's prediction job: fine-tuned models' first, other language models' next, knn's and api's
     (seconds: no local model) last."""
-    if config["configurations"][name]["method"] == "qlora":
+    if config["configurations"][name]["method"] == FINETUNED_METHOD:
         return FINETUNED_PREDICT
     return LLM_PREDICT if is_llm(config, name) else 0
