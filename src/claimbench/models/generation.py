@@ -19,7 +19,7 @@ import functools
 import logging
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -516,6 +516,3 @@ def _static_batches(model, tokenizer, encoded, settings: GenerationSettings, sto
                  sum(r.n_new_tokens for r in results), seconds)
         yield results
 
-
-def settings_dict(settings) -> dict:
-    return asdict(settings)
