@@ -112,7 +112,8 @@ def main() -> int:
     from claimbench.claim import Claim, CptLine, render_claim
     from claimbench.evaluation.validity import ReferenceSets
     from claimbench.models.claim_grammar import ClaimGrammars, GrammarLimits, claim_ebnf, tokenizer_info
-    from claimbench.models.generation import GenerationSettings, generate, load_for_inference, stop_token_ids
+    from claimbench.models.generation import GenerationSettings, generate, stop_token_ids
+    from claimbench.models.loading import load_for_inference
     from claimbench.prompts import build_prompt, detect_family
 
     torch.set_num_threads(args.threads)

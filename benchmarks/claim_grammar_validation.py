@@ -43,7 +43,8 @@ def main() -> int:
     from claimbench.evaluation.cases import score_cases
     from claimbench.evaluation.metrics import summarize_codes
     from claimbench.evaluation.validity import ReferenceSets, summarize_validity
-    from claimbench.models.generation import GenerationSettings, generate, load_for_inference
+    from claimbench.models.generation import GenerationSettings, generate
+    from claimbench.models.loading import load_for_inference
     from claimbench.predict.run import case_grammars, example_claims, select_cases
     from claimbench.prompts import build_prompt, detect_family
     from claimbench.retrieval import embed, load_embedder, load_embeddings, neighbour_ids, neighbours_table

@@ -81,7 +81,8 @@ def main() -> int:
     import torch
     from transformers import GenerationConfig
 
-    from claimbench.models.generation import GenerationSettings, generate, load_for_inference, stop_token_ids
+    from claimbench.models.generation import GenerationSettings, generate, stop_token_ids
+    from claimbench.models.loading import load_for_inference
     from claimbench.prompts import build_prompt, detect_family
 
     torch.set_num_threads(args.threads)

@@ -12,17 +12,7 @@ import torch
 
 import _finetune_tiny as tiny
 from claimbench.claim import Claim
-from claimbench.models.finetune import (
-    IGNORE_INDEX,
-    CompletionCollator,
-    build_examples,
-    completion_loss,
-    make_collator,
-    target_positions,
-    fit_pair,
-    run_finetune,
-    tokenize_pair,
-)
+from claimbench.models.finetune import run_finetune
 from claimbench.models.lora import build_lora_config, linear_target_modules, meta_model
 from claimbench.models.quantization import (
     TrainModeGuard,
@@ -31,6 +21,8 @@ from claimbench.models.quantization import (
     four_bit_layers,
     load_4bit_for_training,
 )
+from claimbench.models.sft_data import IGNORE_INDEX, build_examples, fit_pair, tokenize_pair
+from claimbench.models.sft_trainer import CompletionCollator, completion_loss, make_collator, target_positions
 from claimbench.plan.finetune import deep_merge, settings_for
 from claimbench.task import ClaimTask
 

@@ -95,7 +95,7 @@ def test_stage_settings_reuse_predict_and_finetune_with_the_stage_overrides():
 
 
 def test_training_pair_is_the_prompt_then_the_gold_json(tiny_tokenizer):
-    from claimbench.models.finetune import build_examples
+    from claimbench.models.sft_data import build_examples
     from claimbench.paper002.task import JSON_TASK, build_prompt, training_pair
 
     rec = chart(1)

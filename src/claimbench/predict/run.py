@@ -1,6 +1,6 @@
-"""Run one configuration over the test cases: prompts, generation (or retrieval, or the API), prediction files.
+"""Each method's run over a list of notes: prompts, generation (or retrieval, or the API), prediction files.
 
-Entry point of rule ``predict`` (scripts/predict.py): ``predict_configuration(...)``. Methods:
+``claimbench.predict.configuration.predict_configuration`` picks the method of a configuration. Methods:
 - ``base``: the base model with the paper's base prompt;
 - ``rag``: the base model with the RAG prompt holding the claims of the k nearest training notes;
 - ``qlora``: the fine-tuned model (adapter merged, results/finetune/<name>/merged) with the fine-tuned prompt;
@@ -144,7 +144,8 @@ def _base_meta(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int) -> di
 
 def _llm_key(name: str, conf: Mapping, model_dir: str | Path) -> tuple[str, str, str]:
     """(partial-file key, prompt kind, prompt family) of an LLM configuration run."""
-    from claimbench.models.generation import GenerationSettings, LoadSettings
+    from claimbench.models.generation import GenerationSettings
+    from claimbench.models.loading import LoadSettings
 
     gen = GenerationSettings(**conf.get("generation", {}))
     load = LoadSettings(**conf.get("load", {}))
@@ -212,7 +213,8 @@ def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Pat
     """
     import torch
 
-    from claimbench.models.generation import GenerationSettings, LoadSettings, generate, load_for_inference
+    from claimbench.models.generation import GenerationSettings, generate
+    from claimbench.models.loading import LoadSettings, load_for_inference
 
     gen = GenerationSettings(**conf.get("generation", {}))
     load = LoadSettings(**{**conf.get("load", {}), **({"device": device} if device else {})})
