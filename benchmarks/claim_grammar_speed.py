@@ -28,7 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 from generation_speed import FALLBACK_NOTES  # noqa: E402 (this folder: the decoder benchmark's sample notes)
 

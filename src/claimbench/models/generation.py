@@ -34,7 +34,7 @@ class GenerationSettings:
     # A time saving: once a row's last loop_stop_tokens new tokens repeat one unit of at most a quarter of them (4+
     # verbatim repeats, e.g. "| E50.0 | E50.0 ..."), the model stops and the unit's repeats are written out up to
     # the cap, as a greedy model that stays in its loop writes them. 0 = off. Checked on validation notes
-    # (benchmarks/loop_stop_validation.py): the answers are the paper's decoding's, character for character.
+    # (experiments/loop_stop_validation.py): the answers are the paper's decoding's, character for character.
     loop_stop_tokens: int = 0
 
     def __post_init__(self):

@@ -1,6 +1,6 @@
 """Does a claim layout with each CPT line's description before its code help? Measured on VALIDATION notes only.
 
-    .venv/bin/python benchmarks/cpt_layout_validation.py [--results results] [--n 40] [--out /tmp/cpt_layout]
+    .venv/bin/python experiments/cpt_layout_validation.py [--results results] [--n 40] [--out /tmp/cpt_layout]
         [--configuration ft-mini+lexicon] [--decode-as ft-mini+lexicon+grammar] [--reference-merged DIR]
 
 Issue 9 lists this layout as an extra worth measuring: a model that writes "Description: <procedure> | Code: <cpt>"
@@ -29,13 +29,11 @@ import argparse
 import json
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 from validation_run import add_run_options, load_run, score_answers  # noqa: E402
 

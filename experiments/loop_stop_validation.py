@@ -1,7 +1,7 @@
 """Does stopping a verbatim token loop (predict.generation.loop_stop_tokens) change what is scored? On validation notes.
 
-    .venv/bin/python benchmarks/loop_stop_validation.py [--n 24] [--window 64] [--configurations base rag ft-mini]
-    .venv/bin/python benchmarks/loop_stop_validation.py --paper002     # paper 002's JSON task, its validation charts
+    .venv/bin/python experiments/loop_stop_validation.py [--n 24] [--window 64] [--configurations base rag ft-mini]
+    .venv/bin/python experiments/loop_stop_validation.py --paper002     # paper 002's JSON task, its validation charts
 
 Reads a finished default run (results/: the split, the fine-tuning neighbours and code hints, the models, the decoding
 chosen on validation). A seeded sample of --n VALIDATION notes (never the test split: this is for choosing a decoding
@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 from validation_run import add_run_options, load_run  # noqa: E402
 
