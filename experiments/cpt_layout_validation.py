@@ -3,7 +3,7 @@
     .venv/bin/python experiments/cpt_layout_validation.py [--results results] [--n 40] [--out /tmp/cpt_layout]
         [--configuration ft-mini+lexicon] [--decode-as ft-mini+lexicon+grammar] [--reference-merged DIR]
 
-Issue 9 lists this layout as an extra worth measuring: a model that writes "Description: <procedure> | Code: <cpt>"
+This layout is an extra worth measuring: a model that writes "Description: <procedure> | Code: <cpt>"
 names the procedure in words before it chooses a code, instead of choosing the code first (the paper's layout,
 claimbench.claim.render_claim: "CPT 1: <cpt> | Modifiers: ... | Description: ..."). The model could then map the
 note's procedure to a code rather than copy its first example claim's codes, which ft-mini+lexicon does (docs).

@@ -1,4 +1,4 @@
-"""Malformed extracts as a hospital might send them (issue 12): each defect class and its siblings.
+"""Malformed extracts as a hospital might send them: each defect class and its siblings.
 
 A file that is not an extract at all gets one file-level error saying what it is; a bad record is rejected with its
 row and field; a valid record is never rejected.
