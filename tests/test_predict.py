@@ -422,7 +422,8 @@ def test_knn_lexicon_and_rag_lexicon_read_the_code_hints_and_never_the_test_ones
     assert "hints" not in predict_inputs(config, "knn", None, Layout("R"))
     assert predict_inputs(config, "knn+lexicon", None, Layout("R"))["hints"] == "R/retrieval/code_hints.parquet"
     assert predict_inputs(config, "ft-mini+lexicon", None, Layout("R"))["hints"] == "R/retrieval/code_hints.parquet"
-    assert decoding_inputs(config, "ft-mini+lexicon", None, Layout("R"))["hints"] == "R/retrieval/finetune_code_hints.parquet"
+    hints = decoding_inputs(config, "ft-mini+lexicon", None, Layout("R"))["hints"]
+    assert hints == "R/retrieval/finetune_code_hints.parquet"
 
 
 def test_long_generation_jobs_are_scheduled_before_short_ones():

@@ -2,9 +2,9 @@
 
 Snakemake writes every job's start (a timestamp, then ``rule <name>:`` with its ``jobid``, ``threads`` when above 1
 and ``wildcards``) and its end (a timestamp, then ``Finished jobid: N``) to ``.snakemake/log/<date>.snakemake.log``.
-From those, ``claimbench timeline`` (``format_timeline``) prints the wall time, the job time, the share of the cores the jobs kept
-busy and when the long jobs ran: whether a run is limited by its work or by its scheduling. Timestamps have
-one-second resolution.
+From those, ``claimbench timeline`` (``format_timeline``) prints the wall time, the job time, the share of the cores
+the jobs kept busy and when the long jobs ran: whether a run is limited by its work or by its scheduling. Timestamps
+have one-second resolution.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """QLoRA supervised fine-tuning (paper 000, Methods: Fine-tuning), one configuration at a time.
 
-The run: ``run_finetune`` (training examples: claimbench.models.sft_data; collator, loss, Trainer:
-claimbench.models.sft_trainer; learning-rate probes: claimbench.models.lr_probe). The recipe, as the paper states it: the base model loaded in NF4 4-bit double quantization, bf16 compute, LoRA of
+The recipe, as the paper states it: the base model loaded in NF4 4-bit double quantization, bf16 compute, LoRA of
 rank 64 / alpha 16 / dropout 0.1 on every linear layer and ``lm_head``, hyperparameters of the QLoRA study, trained on
 (operative note -> claim) pairs in the paper's training prompt; the loss is on the claim (the completion) only.
+This module is the run (``run_finetune``); the training examples are built by claimbench.models.sft_data, the
+collator, loss and Trainer live in claimbench.models.sft_trainer, the learning-rate probes in
+claimbench.models.lr_probe.
 Multi-GPU runs go through ``accelerate launch`` with DeepSpeed ZeRO-3 (``python -m claimbench.models.finetune JOB``);
 on a CPU the same code runs in-process.
 

@@ -1,16 +1,17 @@
-"""Loading a model for inference, and batched greedy generation that matches one-at-a-time generation.
+"""Batched greedy generation that matches one-at-a-time generation (models load through claimbench.models.loading).
 
 The paper generated one prompt at a time (greedy, 1 beam, repetition penalty 1.1, up to 512 new tokens). We batch for
 speed and keep the output identical to one-at-a-time generation (tests compare them, and with ``model.generate``):
-- continuous batching (``claimbench.models.decoders.continuous``): each prompt is prefilled alone, exactly as one-at-a-time generation does,
-  then joins the running batch; rows are left-padded in a shared KV cache with an attention mask and explicit
-  position ids, so each row attends to its own tokens only; a finished row leaves at once and the next prompt
-  (longest first) takes its slot, so the batch stays full when output lengths differ (an untuned model may write
-  30 tokens for one note and run to the 512 cap for the next);
+- continuous batching (``claimbench.models.decoders.continuous``): each prompt is prefilled alone, exactly as
+  one-at-a-time generation does, then joins the running batch; rows are left-padded in a shared KV cache with an
+  attention mask and explicit position ids, so each row attends to its own tokens only; a finished row leaves at once
+  and the next prompt (longest first) takes its slot, so the batch stays full when output lengths differ (an untuned
+  model may write 30 tokens for one note and run to the 512 cap for the next);
 - where the cache cannot be edited that way (a sliding-window layer shorter than the sequences, e.g. Gemma-3's 512),
-  static length-sorted batches through ``model.generate`` (``decoders.static_batches``) with left padding. transformers' repetition penalty would
-  see the pad tokens there (it penalises every id in ``input_ids``: the pad id, often the end-of-sequence id, in
-  padded rows only), so ``PromptOnlyRepetitionPenalty`` applies the same penalty to the real tokens only.
+  static length-sorted batches through ``model.generate`` (``decoders.static_batches``) with left padding.
+  transformers' repetition penalty would see the pad tokens there (it penalises every id in ``input_ids``: the pad id,
+  often the end-of-sequence id, in padded rows only), so ``PromptOnlyRepetitionPenalty`` applies the same penalty to
+  the real tokens only.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Every use of transformers' KV-cache internals, in one place: continuous batching edits the rows of a
 ``DynamicCache`` (claimbench.models.decoders).
 
-Version-coupled: written against transformers 5.23.0's ``cache_utils`` (requirements.txt) (``DynamicCache.layers``, each a
-``DynamicLayer`` with ``keys`` / ``values`` tensors of shape (batch, heads, positions, head_dim), ``lazy_initialization``,
-``is_initialized``, ``layer_class_to_replicate``, ``batch_select_indices``, and ``DynamicCache(config=...)`` building
-sliding-window layers with a ``sliding_window`` attribute). A transformers upgrade that changes any of these breaks
-this module only; tests/test_kv_cache.py checks each helper against the cache transformers itself builds.
+Version-coupled: written against the ``cache_utils`` of transformers 5.23.0 (requirements.txt):
+``DynamicCache.layers``, each a ``DynamicLayer`` with ``keys`` / ``values`` tensors of shape (batch, heads, positions,
+head_dim), ``lazy_initialization``, ``is_initialized``, ``layer_class_to_replicate``, ``batch_select_indices``, and
+``DynamicCache(config=...)`` building sliding-window layers with a ``sliding_window`` attribute. A transformers
+upgrade that changes any of these breaks this module only; tests/test_kv_cache.py checks each helper against the cache
+transformers itself builds.
 """
 
 from __future__ import annotations

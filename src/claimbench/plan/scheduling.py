@@ -6,7 +6,8 @@ without these priorities: ft-mini+lexicon's predictions, ready at minute 22, sta
 go first, those that become ready late (after fine-tuning) before those ready early. Snakemake does not pass a
 priority on to the jobs a job waits on, so each of those carries at least the priority of the jobs that read its
 outputs: ``tests/test_scheduling.py`` checks that on the DAG (a rag prediction job that waits on a priority-0
-retrieval job runs last). Jobs not named here are seconds long and keep Snakemake's 0. ``claimbench timeline`` shows how a run used its cores.
+retrieval job runs last). Jobs not named here are seconds long and keep Snakemake's 0. ``claimbench timeline``
+shows how a run used its cores.
 """
 
 from __future__ import annotations

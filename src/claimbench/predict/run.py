@@ -34,7 +34,6 @@ from claimbench.task import task_of
 log = logging.getLogger(__name__)
 
 
-
 def select_cases(test: pd.DataFrame, n_test_cases: int | None, seed: int) -> pd.DataFrame:
     """The test cases to predict: all, or a seeded sample of ``n_test_cases`` kept in test-split order."""
     if n_test_cases is None or n_test_cases >= len(test):
