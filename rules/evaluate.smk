@@ -3,7 +3,7 @@
 # ROUGE/METEOR). Then the summaries: metrics, Table 2 beside the paper, per-service breakdown, bootstrap and Figure 3,
 # the report's headline (F1 with 95% intervals; the paper's ordering: yes / no / not separable), training statistics.
 # Library: claimbench.evaluation (pipeline.py is the entry point of each step).
-from claimbench.evaluation.selection import configuration_names, finetuned_names
+from claimbench.plan.configurations import configuration_names, finetuned_names
 
 EVAL = f"{RESULTS}/evaluation"
 CLAIMS = "Claim generation (paper 000)"  # category in `snakemake --report`
@@ -11,14 +11,14 @@ EVAL_CONFIGURATIONS = configuration_names(config)
 EVAL_FINETUNED = [name for name in finetuned_names(config) if name in EVAL_CONFIGURATIONS]
 # configuration -> file, in config order
 EVAL_CASES = {name: f"{EVAL}/cases/{name}.parquet" for name in EVAL_CONFIGURATIONS}
-EVAL_METAS = {name: f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_CONFIGURATIONS}
+EVAL_METAS = {name: LAYOUT.predictions(name, "meta.json") for name in EVAL_CONFIGURATIONS}
 
 
 rule evaluate_cases:
     input:
-        predictions=f"{RESULTS}/predictions/{{configuration}}.jsonl",
-        meta=f"{RESULTS}/predictions/{{configuration}}.meta.json",
-        test=f"{RESULTS}/data/split/test.parquet",
+        predictions=LAYOUT.predictions("{configuration}"),
+        meta=LAYOUT.predictions("{configuration}", "meta.json"),
+        test=LAYOUT.split("test"),
     output:
         cases=f"{EVAL}/cases/{{configuration}}.parquet",
     wildcard_constraints:
@@ -136,13 +136,13 @@ rule evaluate_verdict:
 
 rule evaluate_training:
     input:
-        stats=[f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED],
-        metas=[f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_FINETUNED],
+        stats=[LAYOUT.finetuned(name, "train_stats.json") for name in EVAL_FINETUNED],
+        metas=[LAYOUT.predictions(name, "meta.json") for name in EVAL_FINETUNED],
     output:
         table=report(f"{EVAL}/training_stats.csv", caption="../report/captions/training.rst", category=CLAIMS),
     params:
-        stats={name: f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED},
-        metas={name: f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_FINETUNED},
+        stats={name: LAYOUT.finetuned(name, "train_stats.json") for name in EVAL_FINETUNED},
+        metas={name: LAYOUT.predictions(name, "meta.json") for name in EVAL_FINETUNED},
         paper_columns=config["evaluation"]["paper_columns"],
     log:
         f"{LOGS}/evaluate_training.log",

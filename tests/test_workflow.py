@@ -154,7 +154,7 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
     validation split (select_decoding uses the evaluation)."""
     import yaml
 
-    from claimbench.models.finetune_plan import deep_merge
+    from claimbench.plan.finetune import deep_merge
 
     # the configurations as the smoke run merges them: config.yaml's, with the profile's overrides and additions
     config = deep_merge(yaml.safe_load((smoke_run / "config.yaml").read_text()),

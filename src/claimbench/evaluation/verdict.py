@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from claimbench.evaluation.metrics import COMPONENT_LABELS, COMPONENTS
-from claimbench.evaluation.selection import FINETUNE_METHODS
+from claimbench.plan.methods import FINETUNED_METHOD
 from claimbench.evaluation.tables import _text, paper_table2
 
 YES, NO, NOT_SEPARABLE, NOT_TESTED = "yes", "no", "not separable", "not tested"
@@ -115,7 +115,7 @@ def _groups(headline: pd.DataFrame) -> dict[str, list[str]]:
     return {
         "base": list(rows.configuration[methods == "base"]),
         "rag": list(rows.configuration[methods == "rag"]),
-        "finetuned": list(rows.configuration[methods.isin(FINETUNE_METHODS)]),
+        "finetuned": list(rows.configuration[methods == FINETUNED_METHOD]),
         "ran": list(rows.configuration[rows.run]),
     }
 
@@ -220,8 +220,8 @@ def best_finetuned(headline: pd.DataFrame) -> tuple[str | None, pd.DataFrame]:
     configuration ran."""
     ran = headline[(headline.configuration != "") & headline.run.map(_flag)]
     methods = ran.drop_duplicates("configuration").set_index("configuration").method.str.lower()
-    finetuned = [n for n, m in methods.items() if m in FINETUNE_METHODS]
-    others = [n for n, m in methods.items() if m not in FINETUNE_METHODS]
+    finetuned = [n for n, m in methods.items() if m == FINETUNED_METHOD]
+    others = [n for n, m in methods.items() if m != FINETUNED_METHOD]
     if not finetuned:
         return None, pd.DataFrame()
     f1 = ran.set_index(["configuration", "component"])

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from claimbench.evaluation.metrics import summarize_codes
-from claimbench.paper002.hierarchy import chapter, description, domain, load_domains
+from claimbench.data.domains import load_domains
+from claimbench.paper002.hierarchy import chapter, description, domain
 from claimbench.paper002.metrics import COMPONENTS, micro
 
 LEVEL_LABELS = {

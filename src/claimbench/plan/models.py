@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
+from claimbench.plan import names_pattern
+from claimbench.plan.layout import LAYOUT, Layout
 
-def model_folder(config: Mapping, name: str, results: str = "results") -> str:
+
+def model_folder(config: Mapping, name: str, layout: Layout = LAYOUT) -> str:
     """The folder a configured model is loaded from: a user's local path, or our converted / built copy."""
     source = config["models"][name]["source"]
-    return source["path"] if "path" in source else f"{results}/models/{name}"
+    return source["path"] if "path" in source else layout.model(name)
 
 
 def built_model_pattern(config: Mapping, kind: str) -> str:
@@ -20,7 +22,7 @@ def built_model_pattern(config: Mapping, kind: str) -> str:
         for name, entry in config["models"].items()
         if "path" not in entry["source"] and (("tiny" in entry["source"]) == (kind == "tiny"))
     ]
-    return "|".join(re.escape(n) for n in names) or "(?!)"
+    return names_pattern(names)
 
 
 def tiny_tokenizer_source(config: Mapping, name: str, shared_dir: str) -> dict:

@@ -1,6 +1,6 @@
 """Would a CPT lexicon from the coders' rationales help? No language model; on VALIDATION notes only.
 
-    .venv/bin/python benchmarks/cpt_lexicon_validation.py [--results results] [--n 80] [--max-share 0.2]
+    .venv/bin/python experiments/cpt_lexicon_validation.py [--results results] [--n 80] [--max-share 0.2]
 
 The ICD-10-CM hints come from the phrases coders cited (icd10_evidence). A CPT line's rationale ("Knee arthroscopy
 with all-inside meniscus repair documented (RT: right side).") is read here the same way: its quote is the longest
@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from validation_run import add_run_options  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Whose claims a rag_lexicon model should see when it answers: embedding vs TF-IDF neighbours, on validation notes.
 
-    .venv/bin/python benchmarks/hint_neighbours_validation.py [--n 40] [--configuration ft-mini+lexicon+grammar]
+    .venv/bin/python experiments/hint_neighbours_validation.py [--n 40] [--configuration ft-mini+lexicon+grammar]
         [--merged DIR --hints FILE]   # another adapter, e.g. one trained with retrieval.training_hint_neighbours
 
 Reads a finished default run (results/): the split, the fine-tuning neighbours (embedding), the hint file of rule
@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 from validation_run import add_run_options, load_run, score_answers  # noqa: E402
 
@@ -40,7 +38,7 @@ def main() -> int:
     from claimbench.evaluation.cases import read_predictions
     from claimbench.lexicon import LexicalNeighbours
     from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
-    from claimbench.predict.settings import resolve, trained_configuration
+    from claimbench.plan.predict import resolve, trained_configuration
 
     run = load_run(args)
     results, config, train, validation, cases, k = run.results, run.config, run.train, run.validation, run.cases, run.k

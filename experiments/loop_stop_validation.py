@@ -1,7 +1,7 @@
 """Does stopping a verbatim token loop (predict.generation.loop_stop_tokens) change what is scored? On validation notes.
 
-    .venv/bin/python benchmarks/loop_stop_validation.py [--n 24] [--window 64] [--configurations base rag ft-mini]
-    .venv/bin/python benchmarks/loop_stop_validation.py --paper002     # paper 002's JSON task, its validation charts
+    .venv/bin/python experiments/loop_stop_validation.py [--n 24] [--window 64] [--configurations base rag ft-mini]
+    .venv/bin/python experiments/loop_stop_validation.py --paper002     # paper 002's JSON task, its validation charts
 
 Reads a finished default run (results/: the split, the fine-tuning neighbours and code hints, the models, the decoding
 chosen on validation). A seeded sample of --n VALIDATION notes (never the test split: this is for choosing a decoding
@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 from validation_run import add_run_options, load_run  # noqa: E402
 
@@ -68,12 +66,13 @@ def paper002_view(text: str) -> tuple:
 def check_paper002(args, config: dict, results: Path) -> int:
     """--paper002: each configuration as the paper decodes and with each window, on the held-out validation charts."""
     from claimbench.data.io import read_encounters
-    from claimbench.paper002 import plan
+    from claimbench.plan import paper002 as plan
+    from claimbench.plan.layout import Layout
 
     charts = read_encounters(results / "paper002/data/validation.parquet")
     print(f"paper 002: {len(charts)} validation charts, loop_stop_tokens {args.windows}")
     for name in plan.CONFIGURATIONS:
-        model_dir = plan.predict_model_dir(config, name, lambda model: str(results / "models" / model), str(results))
+        model_dir = plan.predict_model_dir(config, name, lambda model: str(results / "models" / model), Layout(str(results)))
         runs = answer_with_windows(name, plan.resolve(config, name), charts, len(charts), model_dir, None, args.windows)
         paper, paper_meta, _ = runs[0]
         for window in args.windows:
@@ -106,7 +105,8 @@ def main() -> int:
     from claimbench.evaluation.validity import ReferenceSets
     from claimbench.predict.decoding import apply_choice
     from claimbench.predict.run import prompt_examples, with_grammar_limits
-    from claimbench.predict.settings import code_hints_path, decoding_choice_path, predict_model_dir, resolve
+    from claimbench.plan.layout import Layout
+    from claimbench.plan.predict import predict_model_dir, resolve
     from claimbench.prompts import EXAMPLE_KINDS
 
     run = load_run(args)
@@ -118,11 +118,11 @@ def main() -> int:
     for name in args.configurations:
         # as rule predict sets it up: decoding chosen on validation (if any), grammar bounds, the prompt's examples
         tuned = config["configurations"][name].get("tune_decoding")
-        conf = apply_choice(resolve(config, name), decoding_choice_path(name, str(results)) if tuned else None)
+        conf = apply_choice(resolve(config, name), Layout(str(results)).decoding_choice(name) if tuned else None)
         conf = with_grammar_limits(conf, train)
-        model_dir = predict_model_dir(config, name, lambda model: str(results / "models" / model), str(results))
+        model_dir = predict_model_dir(config, name, lambda model: str(results / "models" / model), Layout(str(results)))
         shows_examples = conf["method"] == "rag" or conf.get("prompt") in EXAMPLE_KINDS
-        examples = prompt_examples(conf.get("prompt"), neighbours, train, code_hints_path("finetune", str(results))) \
+        examples = prompt_examples(conf.get("prompt"), neighbours, train, Layout(str(results)).code_hints("finetune")) \
             if shows_examples else None
         runs = answer_with_windows(
             name, conf, cases, len(validation), model_dir, examples, args.windows,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
+from claimbench.plan import names_pattern
+from claimbench.plan.layout import LAYOUT, Layout
+from claimbench.plan.methods import FINETUNED_METHOD, LLM_METHODS, RETRIEVAL_METHODS
 from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND
-
-LLM_METHODS = ("base", "rag", "qlora")
-RETRIEVAL_METHODS = ("rag", "knn")
 
 
 MULTI_GPU_ACCELERATE = "config/accelerate/multi_gpu.yaml"
@@ -39,7 +39,7 @@ def resolve(config: Mapping, name: str) -> dict:
     entry = config.get("models", {}).get(model, {}) if model else {}
     conf.setdefault("stands_in_for", entry.get("stands_in_for"))
     conf.setdefault("prompt_family", entry.get("prompt_family"))
-    if conf["method"] == "qlora":
+    if conf["method"] == FINETUNED_METHOD:
         conf["model_label"] = f"{model} + QLoRA ({trained_configuration(config, name)}, merged)"
     elif conf["method"] == "knn":
         conf["model_label"] = "all-MiniLM-L6-v2 + FAISS IndexFlatL2 (nearest training claim)"
@@ -76,7 +76,7 @@ def trained_configuration(config: Mapping, name: str) -> str:
     if source is None:
         return name
     other = (config.get("configurations") or {}).get(source)
-    if not other or other.get("method") != "qlora" or other.get("finetuned_from"):
+    if not other or other.get("method") != FINETUNED_METHOD or other.get("finetuned_from"):
         raise ValueError(f"configurations.{name}.finetuned_from is {source!r}: it must name a configuration that is "
                          "itself fine-tuned (method qlora, no finetuned_from)")
     if conf.get("model") is not None and other.get("model") != conf["model"]:
@@ -85,44 +85,38 @@ def trained_configuration(config: Mapping, name: str) -> str:
     return str(source)
 
 
-def predict_model_dir(config: Mapping, name: str, model_dir, results: str = "results") -> str | None:
+def predict_model_dir(config: Mapping, name: str, model_dir, layout: Layout = LAYOUT) -> str | None:
     """The model a configuration generates with: its base model's folder (``model_dir(model)``), or for qlora its
     merged fine-tuned model (the directory output of rules/finetune.smk's merge_adapter; with ``finetuned_from``,
     that configuration's); None without an LLM."""
     conf = config["configurations"][name]
-    if conf["method"] == "qlora":
-        return f"{results}/finetune/{trained_configuration(config, name)}/merged"
+    if conf["method"] == FINETUNED_METHOD:
+        return layout.finetuned(trained_configuration(config, name), "merged")
     if conf["method"] in LLM_METHODS:
         return model_dir(conf["model"])
     return None
 
 
-def predict_inputs(config: Mapping, name: str, model_dir, results: str = "results") -> dict:
+def predict_inputs(config: Mapping, name: str, model_dir, layout: Layout = LAYOUT) -> dict:
     """Input files of rule predict for configuration ``name``."""
     conf = config["configurations"][name]
     method = conf["method"]
-    inputs = {"test": f"{results}/data/split/test.parquet"}
-    folder = predict_model_dir(config, name, model_dir, results)
-    if method == "qlora":
+    inputs = {"test": layout.split("test")}
+    folder = predict_model_dir(config, name, model_dir, layout)
+    if method == FINETUNED_METHOD:
         inputs["model"] = folder  # a directory output: depend on the folder itself
     elif method in LLM_METHODS:
         inputs["model"] = f"{folder}/config.json"
     if method in RETRIEVAL_METHODS or conf.get("prompt") in EXAMPLE_KINDS:
-        inputs["neighbours"] = f"{results}/retrieval/neighbours.parquet"
-        inputs["train"] = f"{results}/data/split/train.parquet"
+        inputs["neighbours"] = layout.neighbours("test")
+        inputs["train"] = layout.split("train")
     if conf.get("prompt") == HINTS_KIND or conf.get("icd10") == "lexicon":  # beyond the paper: the code hints
-        inputs["hints"] = code_hints_path("test", results)
+        inputs["hints"] = layout.code_hints("test")
     if conf.get("constrained"):  # grammar limits may come from the training claims
-        inputs["train"] = f"{results}/data/split/train.parquet"
+        inputs["train"] = layout.split("train")
     if conf.get("tune_decoding"):
-        inputs["decoding"] = decoding_choice_path(name, results)
+        inputs["decoding"] = layout.decoding_choice(name)
     return inputs
-
-
-def code_hints_path(split: str, results: str = "results") -> str:
-    """The code hints (beyond the paper, prompt kind rag_lexicon) of the test cases (``"test"``) or of the training
-    and validation notes (``"finetune"``): rules code_hints / finetune_code_hints (rules/retrieval.smk)."""
-    return f"{results}/retrieval/{'finetune_' if split == 'finetune' else ''}code_hints.parquet"
 
 
 def lexical_neighbour_count(retrieval: Mapping, setting: str) -> int:
@@ -132,21 +126,16 @@ def lexical_neighbour_count(retrieval: Mapping, setting: str) -> int:
     return int(retrieval.get("k", 2)) if retrieval.get(setting, "embedding") == "lexical" else 0
 
 
-def decoding_choice_path(name: str, results: str = "results") -> str:
-    """Where rule select_decoding writes a configuration's decoding settings chosen on the validation split."""
-    return f"{results}/predictions/decoding/{name}.json"
-
-
-def decoding_inputs(config: Mapping, name: str, model_dir, results: str = "results") -> dict:
+def decoding_inputs(config: Mapping, name: str, model_dir, layout: Layout = LAYOUT) -> dict:
     """Input files of rule select_decoding: the model, the validation split and, for a rag prompt, the validation
     notes' neighbours among the training notes. Never the test split."""
-    inputs = {k: v for k, v in predict_inputs(config, name, model_dir, results).items()
+    inputs = {k: v for k, v in predict_inputs(config, name, model_dir, layout).items()
               if k not in ("test", "neighbours", "decoding", "hints")}
-    inputs["validation"] = f"{results}/data/split/validation.parquet"
+    inputs["validation"] = layout.split("validation")
     if "train" in inputs:
-        inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
+        inputs["neighbours"] = layout.neighbours("finetune")
     if config["configurations"][name].get("prompt") == HINTS_KIND:
-        inputs["hints"] = code_hints_path("finetune", results)
+        inputs["hints"] = layout.code_hints("finetune")
     return inputs
 
 
@@ -160,6 +149,4 @@ def is_llm(config: Mapping, name: str) -> bool:
 
 def configuration_pattern(config: Mapping) -> str:
     """A wildcard regex of the configured configuration names (matches nothing when there are none)."""
-    import re
-
-    return "|".join(re.escape(c) for c in config.get("configurations", {})) or "(?!)"
+    return names_pattern(config.get("configurations", {}))

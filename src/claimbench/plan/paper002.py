@@ -2,7 +2,7 @@
 torch / transformers here).
 
 Two configurations, as in the paper: ``zero-shot`` (the untuned stand-in, the paper's baseline) and ``fine-tuned``
-(the stand-in fine-tuned on the JSON task). Their settings take the shape ``claimbench.predict.settings.resolve``
+(the stand-in fine-tuned on the JSON task). Their settings take the shape ``claimbench.plan.predict.resolve``
 gives paper 000's configurations, so prediction and fine-tuning run through the same code.
 """
 
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from claimbench.models.finetune_plan import deep_merge, settings_for
-from claimbench.predict.settings import launch_settings
+from claimbench.plan.finetune import deep_merge, settings_for
+from claimbench.plan.layout import LAYOUT, Layout
+from claimbench.plan.predict import launch_settings
 
 CONFIGURATIONS = ("zero-shot", "fine-tuned")
-PROMPT = "paper002"  # the prompt kind of claimbench.paper002.task, for fine-tuning and prediction alike
+PROMPT = "paper002"  # the prompt kind of paper 002's task, recorded in run keys, statistics and meta files
+TASK = "claimbench.paper002.task:JSON_TASK"  # the task fine-tuning and prediction run (claimbench.task.task_of)
 
 
 def section(config: Mapping) -> dict:
@@ -43,6 +45,7 @@ def finetune_job(config: Mapping, model_dir: str) -> dict:
     return {
         "configuration": "paper002/fine-tuned",
         "prompt": PROMPT,
+        "task": TASK,
         "k": 0,
         "model": model,
         "model_dir": str(model_dir),
@@ -64,6 +67,7 @@ def resolve(config: Mapping, name: str) -> dict:
         "method": "qlora" if name == "fine-tuned" else "base",
         "model": model,
         "prompt": PROMPT,
+        "task": TASK,
         "stands_in_for": stands_in,
         "prompt_family": (config["models"][model] or {}).get("prompt_family"),
         "generation": {**(predict.get("generation") or {}), **(section(config).get("generation") or {})},
@@ -73,17 +77,17 @@ def resolve(config: Mapping, name: str) -> dict:
     }
 
 
-def predict_model_dir(config: Mapping, name: str, model_dir, results: str = "results") -> str:
+def predict_model_dir(config: Mapping, name: str, model_dir, layout: Layout = LAYOUT) -> str:
     """The model a configuration generates with: the base model's folder (``model_dir(key)``), or the merged
     fine-tuned one (the directory output of rule paper002_merge)."""
     if name == "fine-tuned":
-        return f"{results}/paper002/finetune/fine-tuned/merged"
+        return layout.paper002("finetune/fine-tuned/merged")
     return model_dir(model_key(config))
 
 
-def predict_inputs(config: Mapping, name: str, model_dir, results: str = "results") -> dict:
+def predict_inputs(config: Mapping, name: str, model_dir, layout: Layout = LAYOUT) -> dict:
     """Input files of rule paper002_predict: the evaluation charts and the model (a merged model is a directory
     output: the rule depends on the folder itself; a base model on its config.json)."""
-    folder = predict_model_dir(config, name, model_dir, results)
-    return {"evaluation": f"{results}/paper002/data/evaluation.parquet",
+    folder = predict_model_dir(config, name, model_dir, layout)
+    return {"evaluation": layout.paper002("data/evaluation.parquet"),
             "model": folder if name == "fine-tuned" else f"{folder}/config.json"}

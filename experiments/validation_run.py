@@ -1,4 +1,4 @@
-"""What the validation benchmarks share (hint_neighbours_validation.py, loop_stop_validation.py,
+"""What the validation experiments share (hint_neighbours_validation.py, loop_stop_validation.py,
 cpt_layout_validation.py): options naming a finished run and a seeded sample of its VALIDATION notes, loading them,
 and scoring answers to them. The test split is never read here: these scripts are for choosing settings."""
 

@@ -1,6 +1,6 @@
 """The claim grammar's effect on codes: rag with and without grammar-constrained decoding on validation cases.
 
-    .venv/bin/python benchmarks/claim_grammar_validation.py [--n 10] [--model results/models/smollm2]
+    .venv/bin/python experiments/claim_grammar_validation.py [--n 10] [--model results/models/smollm2]
 
 Reads the workflow's outputs (results/data/split/{train,validation}.parquet, results/retrieval/train.faiss and
 train_embeddings.npz, results/models/smollm2): a seeded sample of --n VALIDATION cases (never the test split: this
@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 
 def main() -> int:
@@ -43,7 +41,8 @@ def main() -> int:
     from claimbench.evaluation.cases import score_cases
     from claimbench.evaluation.metrics import summarize_codes
     from claimbench.evaluation.validity import ReferenceSets, summarize_validity
-    from claimbench.models.generation import GenerationSettings, generate, load_for_inference
+    from claimbench.models.generation import GenerationSettings, generate
+    from claimbench.models.loading import load_for_inference
     from claimbench.predict.run import case_grammars, example_claims, select_cases
     from claimbench.prompts import build_prompt, detect_family
     from claimbench.retrieval import embed, load_embedder, load_embeddings, neighbour_ids, neighbours_table

@@ -1,9 +1,9 @@
 """Does a claim layout with each CPT line's description before its code help? Measured on VALIDATION notes only.
 
-    .venv/bin/python benchmarks/cpt_layout_validation.py [--results results] [--n 40] [--out /tmp/cpt_layout]
+    .venv/bin/python experiments/cpt_layout_validation.py [--results results] [--n 40] [--out /tmp/cpt_layout]
         [--configuration ft-mini+lexicon] [--decode-as ft-mini+lexicon+grammar] [--reference-merged DIR]
 
-Issue 9 lists this layout as an extra worth measuring: a model that writes "Description: <procedure> | Code: <cpt>"
+This layout is an extra worth measuring: a model that writes "Description: <procedure> | Code: <cpt>"
 names the procedure in words before it chooses a code, instead of choosing the code first (the paper's layout,
 claimbench.claim.render_claim: "CPT 1: <cpt> | Modifiers: ... | Description: ..."). The model could then map the
 note's procedure to a code rather than copy its first example claim's codes, which ft-mini+lexicon does (docs).
@@ -29,13 +29,11 @@ import argparse
 import json
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 from validation_run import add_run_options, load_run, score_answers  # noqa: E402
 
@@ -102,7 +100,7 @@ def train_description_first(run, configuration: str, out: Path, threads: int) ->
     import pandas as pd
 
     from claimbench.models.finetune import run_finetune
-    from claimbench.models.finetune_plan import finetune_job
+    from claimbench.plan.finetune import finetune_job
     from claimbench.models.merge import merge_adapter
     from claimbench.predict.run import prompt_examples
     from claimbench.retrieval import neighbour_ids
@@ -138,7 +136,8 @@ def main() -> int:
     from claimbench.evaluation.cases import read_predictions
     from claimbench.predict.decoding import apply_choice
     from claimbench.predict.run import predict_llm, prompt_examples, with_grammar_limits
-    from claimbench.predict.settings import decoding_choice_path, resolve, trained_configuration
+    from claimbench.plan.layout import Layout
+    from claimbench.plan.predict import resolve, trained_configuration
 
     run = load_run(args)
     out = Path(args.out)
@@ -148,7 +147,7 @@ def main() -> int:
         raise SystemExit(f"--decode-as {decode_as} does not predict with {args.configuration}'s model")
     # the decoding settings the run chose on validation notes for the trained configuration (its grammar row
     # predicts with them too)
-    choice = Path(decoding_choice_path(args.configuration, str(run.results)))
+    choice = Path(Layout(str(run.results)).decoding_choice(args.configuration))
     conf = with_grammar_limits(resolve(run.config, decode_as), run.train)
     conf = apply_choice(conf, choice if choice.exists() else None)
     ids = run.cases["encounter_id"].astype(str).tolist()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
+from claimbench.plan.configurations import finetuned_names
+from claimbench.plan.layout import LAYOUT, Layout
 from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, TRAINING_KINDS
 
 
@@ -32,19 +34,14 @@ def finetuned_models(config: Mapping) -> dict[str, str]:
     """Fine-tuned configuration -> its base model (a key of ``models``), from ``configurations.<name>.model``.
 
     Which configurations are fine-tuned is decided in one place for every stage
-    (``claimbench.evaluation.selection.finetuned_names``): a configuration with ``finetuned_from`` (e.g.
+    (``claimbench.plan.configurations.finetuned_names``): a configuration with ``finetuned_from`` (e.g.
     ft-mini+grammar) reuses that configuration's model and is not trained again.
     """
-    from claimbench.evaluation.selection import finetuned_names
-
-    section = config.get("configurations") or {}
-    entries = dict(section) if isinstance(section, Mapping) else {
-        e.get("name"): e for e in section if isinstance(e, Mapping)
-    }
+    entries = config.get("configurations") or {}
     models = config.get("models") or {}
     out = {}
     for name in finetuned_names(config):
-        model = (entries.get(name) or {}).get("model")
+        model = entries[name].get("model")
         if model not in models:
             raise ValueError(f"configurations.{name}.model is {model!r}, which is not a key of `models`")
         out[name] = model
@@ -62,17 +59,15 @@ def training_prompt(config: Mapping, configuration: str) -> str:
     return prompt
 
 
-def finetune_inputs(config: Mapping, configuration: str, results: str = "results") -> dict:
+def finetune_inputs(config: Mapping, configuration: str, layout: Layout = LAYOUT) -> dict:
     """Input files of rule finetune besides the base model: the training and validation splits (never the test
     split), and for a rag prompt the neighbours of training and validation notes among the training notes."""
-    inputs = {"train": f"{results}/data/split/train.parquet", "validation": f"{results}/data/split/validation.parquet"}
+    inputs = {"train": layout.split("train"), "validation": layout.split("validation")}
     prompt = training_prompt(config, configuration)
     if prompt in EXAMPLE_KINDS:
-        inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
+        inputs["neighbours"] = layout.neighbours("finetune")
     if prompt == HINTS_KIND:  # the code hints of training and validation notes
-        from claimbench.predict.settings import code_hints_path
-
-        inputs["hints"] = code_hints_path("finetune", results)
+        inputs["hints"] = layout.code_hints("finetune")
     return inputs
 
 
