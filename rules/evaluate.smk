@@ -1,7 +1,8 @@
 # Evaluation (paper 000: Evaluation; Results: Table 2, Figure 3, Code Validity, Format Consistency, Fine Tuning).
 # Per configuration: results/predictions/<c>.jsonl -> results/evaluation/cases/<c>.parquet (parse, match, validity,
 # ROUGE/METEOR). Then the summaries: metrics, Table 2 beside the paper, per-service breakdown, bootstrap and Figure 3,
-# the report's headline (F1 with 95% intervals; the paper's ordering: yes / no / not separable), training statistics.
+# the report's headline (F1 with 95% intervals; the paper's ordering: yes / no / not separable from the paired
+# bootstrap interval of each F1 difference, McNemar on full match), training statistics.
 # Library: claimbench.evaluation (pipeline.py is the entry point of each step).
 from claimbench.evaluation.selection import configuration_names, finetuned_names
 
@@ -117,10 +118,15 @@ rule evaluate_verdict:
     input:
         metrics=rules.evaluate_summary.output.metrics,
         intervals=rules.evaluate_bootstrap.output.intervals,
+        replicates=rules.evaluate_bootstrap.output.replicates,
         configurations=rules.evaluate_summary.output.configurations,
+        cases=list(EVAL_CASES.values()),
     output:
         headline=f"{EVAL}/headline_f1.csv",
         verdicts=f"{EVAL}/ordering_verdict.csv",
+        paired=f"{EVAL}/paired_comparisons.csv",
+    params:
+        cases=EVAL_CASES,
     log:
         f"{LOGS}/evaluate_verdict.log",
     benchmark:
@@ -166,3 +172,4 @@ REPORT_INPUTS["eval_figure3"] = rules.evaluate_figure3.output.figure
 REPORT_INPUTS["eval_training"] = rules.evaluate_training.output.table
 REPORT_INPUTS["eval_headline"] = rules.evaluate_verdict.output.headline
 REPORT_INPUTS["eval_verdicts"] = rules.evaluate_verdict.output.verdicts
+REPORT_INPUTS["eval_paired"] = rules.evaluate_verdict.output.paired
