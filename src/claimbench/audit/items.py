@@ -55,6 +55,8 @@ TABLES = {
                        ("n", "precision", "recall", "f1")),
     "querybench": Table("querybench_summary", ("model", "mode", "temperature", "system", "metric"),
                         ("value", "ci_low", "ci_high", "n"), configuration_key=None),
+    "querybench-taxonomy": Table("querybench_taxonomy", ("model", "mode", "system", "category"),
+                                 ("n", "total", "share", "lower", "upper"), configuration_key=None),
     "querybench-exact_match": Table("querybench_exact_match", ("Source", "Model"), configuration_key=None,
                                     cited_column="Source"),
 }
