@@ -130,3 +130,29 @@ def test_classify_cases_reads_the_per_case_frame(lookups):
     assert list(out["icd10"].category) == ["side or episode", "not a code"]
     assert list(out["cpt"].category) == ["exact", "same family"]
     assert list(out["modifier"].category) == ["wrong side"]
+
+
+def test_report_tables_of_the_taxonomy_and_the_breakdowns():
+    from claimbench.evaluation.failure_tables import (
+        breakdowns_display,
+        distance_display,
+        distance_reading,
+        taxonomy_display,
+    )
+
+    classified = pd.DataFrame({"encounter_id": ["a", "a", "b"], "category": ["exact", "not a code", "same chapter"],
+                               "in a gold category": [True, True, False], "in a gold chapter": [True, True, True]})
+    icd = shares(classified, ["a", "b"], "icd10", n_resamples=50).assign(configuration="ft-mini")
+    cpt = shares(classified.iloc[:0].assign(**{"in a gold family": []}), ["a", "b"], "cpt", n_resamples=50)
+    table = pd.concat([icd, cpt.assign(configuration="ft-mini")], ignore_index=True)
+    row = taxonomy_display(table, "icd10", ["ft-mini", "not-run"]).set_index("Configuration").loc["ft-mini"]
+    assert row["Codes"] == "3" and row["exact"].startswith("33% (") and row["in a gold chapter"].startswith("100%")
+    distance = distance_display(table, ["ft-mini"]).iloc[0]
+    assert distance["ICD-10-CM: not a code"].startswith("33%") and distance["CPT: exact"] == "—"
+    assert distance_reading(table, ["ft-mini"]) == (
+        "ft-mini: 33% of its 3 ICD-10-CM codes exact, 100% in the chapter of a gold code (33% not a code).")
+    breakdowns = pd.DataFrame({"configuration": "knn", "view": "codes_per_case", "group": ["1", "1"], "order": 0,
+                               "component": ["icd10", "cpt"], "n": [4, 5], "precision": 0.5, "recall": 0.5,
+                               "f1": [0.5, float("nan")]})
+    shown = breakdowns_display(breakdowns, ["knn"]).iloc[0]
+    assert shown["knn"] == "0.50 / —" and shown["n (ICD-10-CM / CPT)"] == "4 / 5"
