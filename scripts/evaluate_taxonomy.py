@@ -1,4 +1,5 @@
-# Rule evaluate_taxonomy: how each generated code relates to the coder's codes of its case (claimbench.evaluation.taxonomy).
+# Rule evaluate_taxonomy: how each generated code relates to the coder's codes of its case
+# (claimbench.evaluation.taxonomy).
 from claimbench.logs import redirect_to_log
 
 redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)

@@ -49,7 +49,8 @@ class McNemar(NamedTuple):
 
 
 def f1_replicates(replicates: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
-    """(configuration, component) -> its F1 per bootstrap replicate, in replicate order (bootstrap_replicates.parquet)."""
+    """(configuration, component) -> its F1 per bootstrap replicate, in replicate order (from the long frame of
+    bootstrap_replicates.parquet)."""
     f1 = replicates[replicates.metric == "f1"].sort_values("replicate", kind="stable")
     return {(str(c), str(k)): group.value.to_numpy(dtype=np.float64)
             for (c, k), group in f1.groupby(["configuration", "component"], sort=False)}

@@ -214,7 +214,8 @@ def shares(classified: pd.DataFrame, encounters: Iterable[str], system: str, n_r
     counts = np.zeros((len(encounters), len(labels) + 1))
     rows = classified.encounter_id.astype(str).map(index)
     if rows.isna().any():
-        raise ValueError(f"classified codes of encounters not among the cases, e.g. {classified.encounter_id[rows.isna()].iloc[0]!r}")
+        stray = classified.encounter_id[rows.isna()].iloc[0]
+        raise ValueError(f"classified codes of encounters not among the cases, e.g. {stray!r}")
     rows = rows.to_numpy(dtype=np.int64)
     for column, label in enumerate(labels):
         hit = (classified.category == label) if label in CATEGORIES[system] else classified[label].astype(bool)
@@ -254,7 +255,8 @@ class ClaimLookups:
 
     @cached_property
     def _descriptions(self) -> dict[str, str]:  # loaded on the first side check only
-        return {plain_code(c): text for c, text in codesets.icd10cm_descriptions(self._fiscal_year, self._files).items()}
+        descriptions = codesets.icd10cm_descriptions(self._fiscal_year, self._files)
+        return {plain_code(c): text for c, text in descriptions.items()}
 
     def icd(self, fabricated: Iterable[str] = ()) -> IcdLookup:
         """The ICD-10-CM lookup of one case, given the codes the evaluation found fabricated in it."""
