@@ -77,6 +77,7 @@ def test_show_table_right_aligns_numbers_lists_items_one_per_line_and_marks_inte
     rule = text.splitlines()[2]
     assert [cell.strip()[0] + cell.strip()[-1] for cell in rule.strip("|").split("|")] == [":-", "-:", "-:", ":-"]
     assert r"[a < b: yes \[0.1, 0.2\]]{.line} [c < d: no]{.line}" in text
+    assert "0.42 [0.38,\u00a00.45]" in text  # an interval is never broken at its comma
     assert is_number_column(["+0.12 (apart, above)", "−0.30 (overlap)", "61.2% (57.0–65.3)"])
     assert not is_number_column(["ft-mini", "0.3"]) and not is_number_column(["—", "not run"])
 

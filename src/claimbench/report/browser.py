@@ -6,7 +6,7 @@ driven by selenium) in a window of a given width, and checked in the page:
   table that truly cannot fit may scroll inside its frame when the frame is marked as scrollable: listed, not a
   problem);
 - every image loaded; every table-of-contents link lands on a heading of the page;
-- every interactive table became a DataTables table that filters and sorts;
+- every interactive table became a DataTables table that filters and sorts; no script error in the console;
 - the case browser the report links to opens, and its links land.
 
 It saves screenshots of the first screen and of the result section. ``python -m claimbench.report.browser
@@ -221,6 +221,8 @@ def check_page(report: Path, width: int, screenshots: Path | None = None, case_b
         driver.execute_script("window.scrollTo(0, 0)")
         problems, scrolling = driver.execute_script(LAYOUT)
         check.problems = problems + check.problems
+        check.problems += [f"script error: {entry['message'][:200]}" for entry in driver.get_log("browser")
+                           if entry.get("level") == "SEVERE"]
         check.scrolling = scrolling
         if screenshots is not None:
             screenshots.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ INPUTS_ENV = "CLAIMBENCH_REPORT_INPUTS"
 # A number as the report prints it ("0.42", "1,234", "12.5%", "+0.08", "−3"), optionally followed by an interval or a
 # cited value in brackets: "0.42 [0.38, 0.45]", "61.2% (57.0–65.3)", "+0.12 (apart, above)".
 NUMBER = re.compile(r"^[-+\u2212]?(\d[\d,]*)?\.?\d+%?( [(\[].*[)\]])?$")
+INTERVAL_COMMA = re.compile(r", (?=[-+\u2212]?\d)")
 # What a column of numbers also holds where a value is missing.
 NOT_A_VALUE = {"", "—", "-", "nan", "not run", "n/a"}
 
@@ -50,6 +51,9 @@ def table_markdown(frame: pd.DataFrame, caption: str | None = None, interactive:
     for column in one_per_line:
         frame[column] = frame[column].map(one_item_per_line)
     align = ["right" if is_number_column(frame[column]) else "left" for column in frame.columns]
+    for column, side in zip(frame.columns, align):
+        if side == "right":  # a narrow window may put an interval below its value, never break it at its comma
+            frame[column] = frame[column].map(lambda cell: INTERVAL_COMMA.sub(",\u00a0", str(cell)))
     # disable_numparse: keep "0.90" as written, not 0.9
     text = frame.to_markdown(index=False, disable_numparse=True, colalign=align or None)
     if caption:

@@ -19,8 +19,19 @@
     markScrollable();
     return;
   }
+  // A right-aligned column holds numbers (show_table), printed as "0.42 [0.38, 0.45]", "1,234" or "12.5%": each cell
+  // sorts by its leading number (data-order, read by DataTables); a cell without one ("—", "not run") sorts first.
+  var LEADING_NUMBER = /^[-+\u2212]?(\d[\d,]*)?\.?\d+/;
+  function orderByNumbers(table) {
+    table.querySelectorAll("tbody td").forEach(function (cell) {
+      if (cell.style.textAlign !== "right") return;
+      var match = cell.textContent.trim().match(LEADING_NUMBER);
+      cell.setAttribute("data-order", match ? match[0].replace(/,/g, "").replace("\u2212", "-") : "");
+    });
+  }
   bundle.then(function (dt) {
     tables.forEach(function (table) {
+      orderByNumbers(table);
       var rows = table.tBodies.length ? table.tBodies[0].rows.length : 0;
       new dt.ITable(table, {
         order: [],
