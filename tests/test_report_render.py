@@ -87,7 +87,8 @@ def test_one_item_per_line_in_both_formats(tmp_path):
     source.write_text(table_markdown(pd.DataFrame({"Evidence": ["a < b; c < d"]}), one_per_line=["Evidence"]))
     _pandoc(source, tmp_path / "report.html", "html", {"title": "t"}, tmp_path)
     _pandoc(source, tmp_path / "report.typ", "typst", {"title": "t"}, tmp_path)
-    assert '<span class="line">a &lt; b</span> <span class="line">c &lt; d</span>' in (tmp_path / "report.html").read_text()
+    html = (tmp_path / "report.html").read_text()
+    assert '<span class="line">a &lt; b</span> <span class="line">c &lt; d</span>' in html
     assert re.search(r"a \\< b \\\s+c \\< d \\", (tmp_path / "report.typ").read_text())  # a line break after each
 
 

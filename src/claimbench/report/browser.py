@@ -29,7 +29,7 @@ CHROMEDRIVER = "chromedriver"
 # Flags that start Debian's Chromium headless as root in a container, with nothing reaching the network.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars=false", "--force-device-scale-factor=1"]
+                  "--force-device-scale-factor=1"]
 WINDOW_HEIGHT = 900
 READY_SECONDS = 20  # the DataTables bundle is decoded and imported in the page before the tables turn interactive
 
@@ -60,7 +60,8 @@ for (const table of document.querySelectorAll("table")) {
   const hidden = frame ? frame.scrollWidth - frame.clientWidth : 0;
   if (hidden > 1) {
     if (marked(frame)) scrolling.push(`${named(table)}: ${hidden} px to scroll, in a frame marked as scrollable`);
-    else problems.push(`${named(table)}: ${hidden} px cut off at the right edge of its frame, not marked as scrollable`);
+    else problems.push(`${named(table)}: ${hidden} px cut off at the right edge of its frame, `
+                       + "not marked as scrollable");
   } else if (!frame && table.getBoundingClientRect().right > column.right + 1) {
     problems.push(`${named(table)} is wider than the content column`);
   }
@@ -170,11 +171,10 @@ def _interactive_tables(driver, check: PageCheck) -> None:
     if not containers:
         return
     first = containers[0]
-    rows = lambda: first.find_elements(By.CSS_SELECTOR, "tbody tr")  # noqa: E731
-    value = rows()[-1].find_elements(By.CSS_SELECTOR, "td")[0].text.strip()
+    value = first.find_elements(By.CSS_SELECTOR, "tbody tr")[-1].find_elements(By.CSS_SELECTOR, "td")[0].text.strip()
     search = first.find_element(By.CSS_SELECTOR, "input[type=search]")
     search.send_keys(value)
-    shown = [row.text for row in rows()]
+    shown = [row.text for row in first.find_elements(By.CSS_SELECTOR, "tbody tr")]
     if not shown or not all(value.lower() in row.lower() for row in shown):
         check.problems.append(f"filtering the first interactive table by {value!r} showed {shown[:3]}")
     search.clear()
