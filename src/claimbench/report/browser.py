@@ -171,17 +171,27 @@ def _interactive_tables(driver, check: PageCheck) -> None:
     if not containers:
         return
     first = containers[0]
+
+    def shown(_=None) -> list[str]:
+        return [row.text for row in first.find_elements(By.CSS_SELECTOR, "tbody tr")]
+
+    def settles(condition) -> bool:  # DataTables may redraw a moment after the event
+        try:
+            WebDriverWait(driver, 5).until(condition)
+            return True
+        except Exception:
+            return False
+
     value = first.find_elements(By.CSS_SELECTOR, "tbody tr")[-1].find_elements(By.CSS_SELECTOR, "td")[0].text.strip()
     search = first.find_element(By.CSS_SELECTOR, "input[type=search]")
     search.send_keys(value)
-    shown = [row.text for row in first.find_elements(By.CSS_SELECTOR, "tbody tr")]
-    if not shown or not all(value.lower() in row.lower() for row in shown):
-        check.problems.append(f"filtering the first interactive table by {value!r} showed {shown[:3]}")
+    if not settles(lambda _: shown() and all(value.lower() in row.lower() for row in shown())):
+        check.problems.append(f"filtering the first interactive table by {value!r} showed {shown()[:3]}")
     search.clear()
     search.send_keys(" ")  # an input event: the filter empties again
     header = first.find_elements(By.CSS_SELECTOR, "thead th")[0]
     header.click()
-    if header.get_attribute("aria-sort") not in ("ascending", "descending"):
+    if not settles(lambda _: header.get_attribute("aria-sort") in ("ascending", "descending")):
         check.problems.append("clicking the first interactive table's first header did not sort it")
 
 
