@@ -30,4 +30,5 @@ def pandoc_args(workdir: Path) -> list[str]:
     """pandoc's HTML arguments for the page: stylesheet, table frames, scripts (written to ``workdir``)."""
     scripts = Path(workdir) / "page-scripts.html"
     scripts.write_text(page_scripts())
-    return [f"--css={STYLESHEET}", f"--lua-filter={HTML_TABLES}", f"--include-after-body={scripts}"]
+    return [f"--css={STYLESHEET}", f"--lua-filter={HTML_TABLES}", f"--include-after-body={scripts}",
+            "--variable=toc-title:Contents"]
