@@ -238,7 +238,8 @@ def check_page(report: Path, width: int, screenshots: Path | None = None, case_b
             screenshots.mkdir(parents=True, exist_ok=True)
             check.screenshots.append(screenshots / f"first-screen-{width}.png")
             driver.save_screenshot(str(check.screenshots[-1]))
-            result = driver.find_elements(By.CSS_SELECTOR, "#sec-result, h2")
+            # the result section, or else the first section of a page without one
+            result = driver.find_elements(By.ID, "sec-result") or driver.find_elements(By.CSS_SELECTOR, "h2[id^=sec-]")
             if result:
                 driver.execute_script("arguments[0].scrollIntoView()", result[0])
                 check.screenshots.append(screenshots / f"result-{width}.png")
