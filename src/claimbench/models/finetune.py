@@ -209,7 +209,9 @@ def _trainer_class():
         work)."""
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            loss = completion_loss(model, inputs, num_items_in_batch)
+            from claimbench.models.distributed import token_average_scale
+
+            loss = completion_loss(model, inputs, num_items_in_batch) * token_average_scale(self, num_items_in_batch)
             return (loss, None) if return_outputs else loss
 
         def _save(self, output_dir=None, state_dict=None):
@@ -345,6 +347,7 @@ def run_finetune(job: Mapping) -> dict:
     from transformers import AutoTokenizer, set_seed
 
     from claimbench.data.io import read_encounters
+    from claimbench.models.distributed import distributed_facts, share_process_group_with_deepspeed
     from claimbench.models.lora import build_lora_config, resolve_target_modules
     from claimbench.models.selection import SelectionSettings
     from claimbench.prompts import detect_family
@@ -377,6 +380,7 @@ def run_finetune(job: Mapping) -> dict:
                                        int(data["max_seq_length"]), seed, kind, shown)
 
     args = training_arguments(settings, adapter_dir.parent / "trainer", seed)
+    share_process_group_with_deepspeed(args)  # before loading: ZeRO-3 partitions the weights as they load
     model, guard = load_for_training(model_dir, settings)
     targets = resolve_target_modules(settings["lora"].get("target_modules"), model)
     peft_model = get_peft_model(model, build_lora_config(settings["lora"], targets))
@@ -463,6 +467,7 @@ def run_finetune(job: Mapping) -> dict:
         "selection": selection_record,
         "prompt_family": family,
         "world_size": int(args.world_size),
+        "distributed": distributed_facts(trainer),  # processes, backend, ZeRO stage, partitioned parameters
         "device": "cuda" if torch.cuda.is_available() and not args.use_cpu else "cpu",
         "threads": torch.get_num_threads(),
         "seed": seed,
