@@ -61,13 +61,22 @@ def lora_shapes(model_dir: Path, lora: dict) -> dict[str, tuple[int, ...]]:
 # ----------------------------------------------------------------------------------------------- fine-tuning
 
 
+def run_job(job_file: Path, launch: dict) -> None:
+    """A fine-tuning job as scripts/finetune.py starts it: `accelerate launch` of claimbench.models.finetune when
+    ``launch`` names an accelerate config, else one process; from the repository root (the configs' paths)."""
+    from claimbench.models.launch import accelerate_command, uses_accelerate
+
+    cmd = (accelerate_command(launch, "claimbench.models.finetune", [job_file]) if uses_accelerate(launch)
+           else [sys.executable, "-m", "claimbench.models.finetune", str(job_file)])
+    result = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The same examples, seed and global batch (2 sequences a step) trained in one process (gradient accumulation
     2) and in 2 ZeRO-3 processes through `accelerate launch` (1 each), with the profile's settings. LoRA dropout is
     0 here: each process draws its own dropout masks, so with dropout the two runs differ by design."""
-    from claimbench.models.launch import accelerate_command
-
     root = tmp_path_factory.mktemp("zero3")
     model = tiny.save_model("llama", root / "model")
     train = tiny.write_train(root / "train.parquet", n=8)
@@ -87,12 +96,7 @@ def trained(tmp_path_factory):
                "seed": 3, "threads": 1}
         out.mkdir()
         (out / "job.json").write_text(json.dumps(job))
-        if processes == 1:
-            cmd = [sys.executable, "-m", "claimbench.models.finetune", str(out / "job.json")]
-        else:  # what scripts/finetune.py runs, from the repository root (the configs' relative paths)
-            cmd = accelerate_command(run["launch"], "claimbench.models.finetune", [out / "job.json"])
-        result = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=900)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+        run_job(out / "job.json", run["launch"])
         runs[name] = out
     return {"model": model, "settings": settings, **runs}
 
@@ -142,6 +146,32 @@ def test_rank0_saves_the_whole_adapter_which_merges_and_predicts(trained, tmp_pa
     meta = predict_llm("ft", conf, TEST.head(2), len(TEST), tmp_path / "ft.jsonl", tmp_path / "ft.meta.json",
                        tmp_path / "merged", progress=False)
     assert meta["n_cases"] == 2 and meta["n_new_tokens"] > 0
+
+
+def test_paper_profile_finetune_settings_train_on_two_zero3_processes(trained, tmp_path):
+    """profiles/paper's own finetune section (NF4 with bfloat16 storage and compute, bf16 mixed precision, activation
+    checkpointing, adamw_torch, the DeepSpeed JSON, accelerate launch) on the tiny model, 2 CPU processes in place of
+    4 GPUs; flash-attention-2 falls back to sdpa (logged), as it does wherever flash-attn cannot run."""
+    from claimbench.models.finetune_plan import deep_merge, settings_for
+
+    paper = yaml.safe_load((ROOT / "profiles/paper/overrides.yaml").read_text())["finetune"]
+    section = deep_merge(yaml.safe_load((ROOT / "config.yaml").read_text())["finetune"], paper)
+    settings = deep_merge(settings_for(section, "ft-mini"), {
+        "data": {"max_examples": 4, "max_seq_length": 512},
+        "training": {"max_steps": 2, "logging_steps": 1, "gradient_accumulation_steps": 1},
+        "launch": {"num_processes": 2}})
+    job = {"configuration": "ft-paper", "model": "tiny", "model_dir": str(trained["model"]),
+           "train": str(trained["model"].parent / "train.parquet"), "adapter_dir": str(tmp_path / "adapter"),
+           "stats": str(tmp_path / "train_stats.json"), "settings": settings, "seed": 3, "threads": 1}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    run_job(tmp_path / "job.json", settings["launch"])
+    stats = json.loads((tmp_path / "train_stats.json").read_text())
+    assert stats["distributed"]["zero_stage"] == 3 and stats["distributed"]["world_size"] == 2
+    assert stats["distributed"]["n_4bit_partitioned"] == stats["distributed"]["n_4bit"] > 0
+    assert stats["settings"]["quantization"]["quant_storage"] == "bfloat16" and stats["settings"]["training"]["bf16_mixed_precision"]
+    assert all(0 < e["loss"] < 100 for e in stats["loss_history"]) and stats["steps"] == 2
+    saved = load_file(tmp_path / "adapter" / "adapter_model.safetensors")
+    assert {n: tuple(t.shape) for n, t in saved.items()} == lora_shapes(trained["model"], settings["lora"])
 
 
 # -------------------------------------------------------------------------------------- data-parallel prediction
