@@ -1,6 +1,7 @@
 """The paper profile's multi-process path run for real on 2 CPU processes (profiles/multiprocess): DeepSpeed ZeRO-3
 fine-tuning through `accelerate launch` with the project's accelerate config and DeepSpeed JSON, and data-parallel
-prediction through config/accelerate/multi_gpu.yaml. Needs deepspeed (requirements-nodeps.lock, setup.sh)."""
+prediction through config/accelerate/multi_gpu.yaml. Needs deepspeed, which setup.sh installs (requirements-nodeps.lock):
+without it these tests fail rather than skip, so a broken install cannot pass unnoticed."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ from safetensors.torch import load_file
 import _finetune_tiny as tiny
 from conftest import ROOT, SNAKEMAKE, copy_repo
 from test_predict import TEST, TIMING, strip_timing
-
-pytest.importorskip("deepspeed", reason="deepspeed is installed by setup.sh (requirements-nodeps.lock)")
 
 PROFILE = ROOT / "profiles" / "multiprocess"
 SRC = ROOT / "src"
@@ -193,6 +192,24 @@ if sys.argv[5] == "kill":
 predict_llm("base", conf, pd.read_parquet(sys.argv[3]), 18, sys.argv[4] + "/base.jsonl", sys.argv[4] + "/base.meta.json",
             sys.argv[6], progress=False)
 """
+
+
+def test_shards_that_predict_a_case_twice_are_refused(tmp_path):
+    """What 2 CPU processes that each believed they were alone wrote: the parent refuses to merge it."""
+    from claimbench.predict.data_parallel import shard_counts
+    from claimbench.predict.store import PredictionStore
+
+    ids = [f"E{i}" for i in range(4)]
+    for shard, mine in ((0, ids[0::2]), (1, ids[1::2])):
+        store = PredictionStore(tmp_path / "p.jsonl", "k", shard)
+        store.append({"encounter_id": e, "prompt_sha256": "h", "generated_text": "x"} for e in mine)
+        store.close()
+    assert shard_counts(tmp_path / "p.jsonl", "k", ids) == {"shard0": 2, "shard1": 2}
+    store = PredictionStore(tmp_path / "p.jsonl", "k", 1)
+    store.append([{"encounter_id": "E0", "prompt_sha256": "h", "generated_text": "x"}])
+    store.close()
+    with pytest.raises(RuntimeError, match="also predicted in p.k.shard0.jsonl, e.g. E0"):
+        shard_counts(tmp_path / "p.jsonl", "k", ids)
 
 
 def run_parent(tmp_path, model, out: Path, kill: bool) -> subprocess.CompletedProcess:
