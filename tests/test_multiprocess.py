@@ -1,7 +1,7 @@
 """The paper profile's multi-process path run for real on 2 CPU processes (profiles/multiprocess): DeepSpeed ZeRO-3
 fine-tuning through `accelerate launch` with the project's accelerate config and DeepSpeed JSON, and data-parallel
-prediction through config/accelerate/multi_gpu.yaml. Needs deepspeed, which setup.sh installs (requirements-nodeps.lock):
-without it these tests fail rather than skip, so a broken install cannot pass unnoticed."""
+prediction through config/accelerate/multi_gpu.yaml. Needs deepspeed, which setup.sh installs
+(requirements-nodeps.lock): without it these tests fail rather than skip, so a broken install cannot pass unnoticed."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 
 import _finetune_tiny as tiny
 from conftest import ROOT, SNAKEMAKE, copy_repo
-from test_predict import TEST, TIMING, strip_timing
+from test_predict import TEST, strip_timing
 
 PROFILE = ROOT / "profiles" / "multiprocess"
 SRC = ROOT / "src"
@@ -167,7 +167,8 @@ def test_paper_profile_finetune_settings_train_on_two_zero3_processes(trained, t
     stats = json.loads((tmp_path / "train_stats.json").read_text())
     assert stats["distributed"]["zero_stage"] == 3 and stats["distributed"]["world_size"] == 2
     assert stats["distributed"]["n_4bit_partitioned"] == stats["distributed"]["n_4bit"] > 0
-    assert stats["settings"]["quantization"]["quant_storage"] == "bfloat16" and stats["settings"]["training"]["bf16_mixed_precision"]
+    ran = stats["settings"]
+    assert ran["quantization"]["quant_storage"] == "bfloat16" and ran["training"]["bf16_mixed_precision"]
     assert all(0 < e["loss"] < 100 for e in stats["loss_history"]) and stats["steps"] == 2
     saved = load_file(tmp_path / "adapter" / "adapter_model.safetensors")
     assert {n: tuple(t.shape) for n, t in saved.items()} == lora_shapes(trained["model"], settings["lora"])
@@ -181,16 +182,17 @@ DATA_PARALLEL = {"accelerate_config": "config/accelerate/multi_gpu.yaml", "num_p
 # The parent of a data-parallel run (predict_llm), its worker module replaced by tests/_killed_worker.py when
 # argv[5] is "kill": rank 1 then dies (SIGKILL) after its first batch.
 PARENT = """
-import sys, pandas as pd, torch
+import json, sys, pandas as pd, torch
 torch.set_num_threads(1)
 import claimbench.models.launch as launch
 from claimbench.predict.run import predict_llm
-conf = {**__import__("json").loads(sys.argv[1]), "launch": __import__("json").loads(sys.argv[2])}
+conf = {**json.loads(sys.argv[1]), "launch": json.loads(sys.argv[2])}
 if sys.argv[5] == "kill":
     command = launch.accelerate_command
     launch.accelerate_command = lambda settings, module, args=(): command(settings, "_killed_worker", args)
-predict_llm("base", conf, pd.read_parquet(sys.argv[3]), 18, sys.argv[4] + "/base.jsonl", sys.argv[4] + "/base.meta.json",
-            sys.argv[6], progress=False)
+out = sys.argv[4]
+predict_llm("base", conf, pd.read_parquet(sys.argv[3]), 18, out + "/base.jsonl", out + "/base.meta.json", sys.argv[6],
+            progress=False)
 """
 
 
@@ -255,7 +257,7 @@ def test_data_parallel_prediction_killed_then_resumed_equals_one_process(tmp_pat
                 tiny_llama, progress=False)
     parallel, single = strip_timing(out / "base.jsonl"), strip_timing(tmp_path / "one" / "base.jsonl")
     assert [r["encounter_id"] for r in parallel] == CASES["encounter_id"].tolist()
-    assert parallel == single  # every field but the wall-clock ones (TIMING)
+    assert parallel == single  # every field but the wall-clock ones
 
 
 # ---------------------------------------------------------------------------------------------- the workflow
