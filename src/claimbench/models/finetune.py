@@ -88,6 +88,7 @@ def run_finetune(job: Mapping) -> dict:
     from transformers import AutoTokenizer, set_seed
 
     from claimbench.data.io import read_encounters
+    from claimbench.models.distributed import distributed_facts, share_process_group_with_deepspeed
     from claimbench.models.lora import build_lora_config, resolve_target_modules
     from claimbench.models.selection import SelectionSettings
     from claimbench.prompts import detect_family
@@ -121,6 +122,7 @@ def run_finetune(job: Mapping) -> dict:
                                        int(data["max_seq_length"]), seed, task, shown)
 
     args = training_arguments(settings, adapter_dir.parent / "trainer", seed)
+    share_process_group_with_deepspeed(args)  # before loading: ZeRO-3 partitions the weights as they load
     model, guard = load_for_training(model_dir, settings)
     targets = resolve_target_modules(settings["lora"].get("target_modules"), model)
     peft_model = get_peft_model(model, build_lora_config(settings["lora"], targets))
@@ -207,6 +209,7 @@ def run_finetune(job: Mapping) -> dict:
         "selection": selection_record,
         "prompt_family": family,
         "world_size": int(args.world_size),
+        "distributed": distributed_facts(trainer),  # processes, backend, ZeRO stage, partitioned parameters
         "device": "cuda" if torch.cuda.is_available() and not args.use_cpu else "cpu",
         "threads": torch.get_num_threads(),
         "seed": seed,

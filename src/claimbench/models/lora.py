@@ -20,8 +20,11 @@ AUTO_TARGETS = "auto"
 def meta_model(config):
     """An architecture from its config on the meta device: shapes and module names, no memory, no weights."""
     from transformers import AutoModelForCausalLM
+    from transformers.modeling_utils import set_zero3_state
 
-    with torch.device("meta"):
+    # set_zero3_state: inside a DeepSpeed ZeRO-3 training process transformers would otherwise wrap the build in
+    # zero.Init, which partitions weights (and checks the training batch sizes); a meta model has nothing to partition.
+    with torch.device("meta"), set_zero3_state():
         return AutoModelForCausalLM.from_config(config)
 
 

@@ -77,17 +77,20 @@ def trainer_class():
         work)."""
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            loss = completion_loss(model, inputs, num_items_in_batch)
+            from claimbench.models.distributed import token_average_scale
+
+            loss = completion_loss(model, inputs, num_items_in_batch) * token_average_scale(self, num_items_in_batch)
             return (loss, None) if return_outputs else loss
 
         def _save(self, output_dir=None, state_dict=None):
             # The adapter only. peft would otherwise add the whole (frozen, unchanged) output head / tied embedding
             # matrix because lm_head is a target; the merge step takes those from the base model anyway.
             output_dir = output_dir or self.args.output_dir
-            if self.args.should_save:
-                Path(output_dir).mkdir(parents=True, exist_ok=True)
+            if not self.args.should_save:
+                return  # under ZeRO-3 the gathered adapter is rank 0's; the others hold empty partitions
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
             self.accelerator.unwrap_model(self.model, keep_torch_compile=False).save_pretrained(
-                output_dir, state_dict=state_dict, is_main_process=self.args.should_save, save_embedding_layers=False
+                output_dir, state_dict=state_dict, save_embedding_layers=False
             )
 
     return CompletionOnlyTrainer

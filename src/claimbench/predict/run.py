@@ -325,9 +325,15 @@ def _launch_data_parallel(name, conf, cases, out, model_dir, examples, launch) -
     run_logged(accelerate_command(launch, "claimbench.predict.worker", [job_dir / "job.json"]))
     elapsed = time.perf_counter() - started
     store.reload()
+    import torch
+
+    from claimbench.predict.data_parallel import shard_counts
+
     facts = {"model_dir": str(model_dir), "prompt": kind, "prompt_family": family, "resumed_cases": resumed,
              "elapsed_seconds": round(elapsed, 3), "generation": conf.get("generation"), "load": conf.get("load"),
-             "data_parallel_processes": int(launch.get("num_processes", 1)), "device": "cuda (data-parallel)",
+             "data_parallel_processes": int(launch.get("num_processes", 1)),
+             "shard_cases": shard_counts(out, key, [str(e) for e in cases["encounter_id"]]),  # each case once
+             "device": f"{'cuda' if torch.cuda.is_available() else 'cpu'} (data-parallel)",
              "machine": platform.processor() or platform.machine()}
     return store, facts
 
