@@ -48,6 +48,7 @@ TABLES = {
                       "trainable_share", "trainable_params_paper_convention", "trainable_share_paper_convention")),
     "querybench": Table("querybench_summary", ("model", "mode", "temperature", "system", "metric"),
                         ("value", "ci_low", "ci_high", "n"), configuration_key=None),
+    "style_shift": Table("eval_style_shift", ("configuration", "component", "notes"), ("f1", "n_cases")),
     "querybench-exact_match": Table("querybench_exact_match", ("Source", "Model"), configuration_key=None,
                                     cited_column="Source"),
 }
@@ -56,6 +57,7 @@ FIGURES = {
     "figure2": Figure("figure2", ("code_counts",)),
     "figure3": Figure("eval_figure3", ("eval_bootstrap_intervals",)),
     "querybench-sweep": Figure("querybench_sweep_figure", ("querybench_sweep",)),
+    "figure-style-shift": Figure("eval_style_shift_figure", ("eval_style_shift",)),
 }
 
 
