@@ -42,6 +42,18 @@ def test_report_shows_table2_and_figure3(smoke_run):
 
 
 @pytest.mark.workflow
+def test_report_shows_every_configuration_on_normal_and_style_shifted_notes(smoke_run):
+    import pandas as pd
+
+    html = (smoke_run / "results/report/report.html").read_text()
+    assert "Style shift: the same encounters in another phrasing" in html and "ICD-10-CM shifted" in html
+    table = pd.read_csv(smoke_run / "results/evaluation/style_shift.csv")
+    ran = pd.read_csv(smoke_run / "results/evaluation/configurations.csv")
+    assert set(table["configuration"]) == set(ran.loc[ran["run"], "configuration"])
+    assert set(table["notes"]) == {"normal", "shifted", "drop"} and (table["n_cases"] == 3).all()
+
+
+@pytest.mark.workflow
 def test_report_has_query_benchmark(smoke_run):
     html = (smoke_run / "results/report/report.html").read_text()
     assert "Code querying (paper 003" in html and "GPT-4 (Nov)" in html and "tiny-llama + trie" in html
@@ -191,7 +203,7 @@ def test_trace_reaches_the_raw_extract_from_every_table_and_figure(smoke_run):
     for item in audit.items():
         families.setdefault(item.id.split("/", 1)[0], item)
     assert {"table1", "table2", "bootstrap", "training", "figure1", "figure2", "figure3",
-            "querybench-exact_match", "querybench-sweep"} <= set(families)
+            "querybench-exact_match", "querybench-sweep", "style_shift", "figure-style-shift"} <= set(families)
     for family, item in families.items():
         _, nodes = audit.trace(item.id)
         for node in nodes:
