@@ -58,7 +58,7 @@ def coded_claim(settings: Mapping, note: Mapping, prediction: Mapping, names: De
         cpt = [{**_cpt(entry["code"], None, (), year, names), "rationale": entry["rationale"]} for entry in claim["cpt"]]
         record.update(parsed=parsed.ok, parse_error=parsed.message or None)
     else:
-        icd10 = [_icd(code, fiscal_year, names) for code in parsed.icd10]
+        icd10 = [{**_icd(code, fiscal_year, names), "evidence": None} for code in parsed.icd10]
         cpt = [_cpt(line.cpt, line.provider or None, line.modifiers, year, names) for line in parsed.cpt_lines]
         record.update(parsed=bool(icd10 or cpt), parse_error=None if icd10 or cpt else "no claim could be read")
     record.update(icd10=icd10, cpt_lines=cpt, hit_token_cap=bool(prediction.get("hit_max_new_tokens")),

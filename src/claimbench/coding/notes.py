@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from claimbench.audit.record import LOCK_FILES, describe, git_state, load_records, lock_hash, now, record_path
+from claimbench.audit.record import LOCK_FILES, RECORDS, describe, git_state, load_records, lock_hash, now, record_path
 from claimbench.coding.claims import CSV_COLUMNS, Descriptions, coded_claim, csv_rows
 from claimbench.coding.run import PAPER002_PREFIX, Refusal, TrainedConfiguration, load_configuration
 from claimbench.data.contract import Contract
@@ -162,19 +162,23 @@ def write_provenance(result: CodingResult, configuration: str, notes_path: str |
 
     root = Path(root).resolve()
     trained = load_configuration(configuration, root)
-    producers = {str(root / path): (root / file, record)
-                 for path, (file, record) in load_records(root / "results" / "provenance").items()}
+    producers = load_records(root / RECORDS)
 
     def entry(name: str, path: str | Path) -> dict:
-        found = describe(str(root / path), producers)
-        inside = (root / path).resolve().is_relative_to(root)
-        found["path"] = (root / path).resolve().relative_to(root).as_posix() if inside else str(path)
+        """A run file by its run-relative path (with the record of the job that made it); others as given."""
+        full = (root / path).resolve()
+        relative = full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+        found = describe(relative, producers, root)
         if "made_by" in found:
             found["made_by"] = Path(found["made_by"]).relative_to(root).as_posix()
         return {"name": name, **found}
 
     inputs = [entry("notes", Path(notes_path).resolve())]
-    inputs += [entry(key, path) for key, path in trained.inputs.items() if key not in ("test", "model")]
+    # the run's files the new notes were prepared and predicted from (not the test notes' neighbours and hints)
+    inputs += [entry(key, path) for key, path in trained.inputs.items() if key in ("train", "decoding")]
+    if trained.neighbours:
+        inputs += [entry(item["name"], item["path"]) for item in trained.neighbours["inputs"]
+                   if item.get("name") in ("index", "embeddings")]
     if trained.model_dir:
         inputs.append(entry("model", trained.model_dir))
     outputs = [entry(suffix, result.out.with_suffix(f".{suffix}").resolve()) for suffix in ("jsonl", "csv", "html")]
