@@ -33,7 +33,9 @@ def shared_notes(run: Path, configuration: str) -> tuple[list[dict], dict[str, s
         answers[record["encounter_id"]] = record["generated_text"]
     notes = read_encounters(split).set_index("encounter_id", drop=False).loc[list(answers)]
     fields = ["encounter_id", "surgery_date", "op_note", "service", "patient_age", "patient_sex"]
-    return [{k: (int(v) if k == "patient_age" else v) for k, v in r.items()} for r in notes[fields].to_dict("records")], answers
+    records = [{k: (int(v) if k == "patient_age" else v) for k, v in r.items()}
+               for r in notes[fields].to_dict("records")]
+    return records, answers
 
 
 def code(run: Path, notes: Path, configuration: str, out: Path, capsys) -> tuple[int, str, str]:

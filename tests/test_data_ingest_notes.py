@@ -66,8 +66,8 @@ def test_ids_that_differ_only_in_case_or_spaces_are_rejected_as_duplicates(tmp_p
 
 
 def test_control_characters_in_a_note_are_removed_and_counted(tmp_path):
-    rows = [{**NOTE, "op_note": "PROCEDURE:\x00 cataract\x1b extraction\n\tright eye\r\n"}, {**RECORD, "encounter_id": "E2"}]
-    for kind, row in ((NOTES, rows[0]), (None, {**RECORD, "op_note": rows[0]["op_note"]})):
+    note = "PROCEDURE:\x00 cataract\x1b extraction\n\tright eye\r\n"
+    for kind, row in ((NOTES, {**NOTE, "op_note": note}), (None, {**RECORD, "op_note": note})):
         path = write_jsonl(tmp_path / "n.jsonl", [row])
         result = ingest(path, kind=kind) if kind else ingest(path)
         assert result.records[0]["op_note"] == "PROCEDURE: cataract extraction\n\tright eye\r\n"

@@ -33,7 +33,8 @@ def _icd(code: str, year: int, names: Descriptions) -> dict:
 
 
 def _cpt(code: str, provider: str | None, modifiers, year: int, names: Descriptions) -> dict:
-    return {"provider": provider, "cpt": code, "description": names.cpt.get(code), "valid": code in names.refs.cpt(year),
+    return {"provider": provider, "cpt": code, "description": names.cpt.get(code),
+            "valid": code in names.refs.cpt(year),
             "modifiers": [{"modifier": m, "description": names.modifiers.get(m), "valid": m in names.refs.modifiers}
                           for m in modifiers]}
 
@@ -55,7 +56,8 @@ def coded_claim(settings: Mapping, note: Mapping, prediction: Mapping, names: De
             found = 0 <= line < len(lines) and bool(cited["text"]) and cited["text"] in lines[line]
             icd10.append({**_icd(entry["code"], fiscal_year, names), "rationale": entry["rationale"],
                           "evidence": {"line": line, "text": cited["text"], "found_in_note": found}})
-        cpt = [{**_cpt(entry["code"], None, (), year, names), "rationale": entry["rationale"]} for entry in claim["cpt"]]
+        cpt = [{**_cpt(entry["code"], None, (), year, names), "rationale": entry["rationale"]}
+               for entry in claim["cpt"]]
         record.update(parsed=parsed.ok, parse_error=parsed.message or None)
     else:
         icd10 = [{**_icd(code, fiscal_year, names), "evidence": None} for code in parsed.icd10]

@@ -86,7 +86,8 @@ def load_configuration(name: str, root: str | Path = ".") -> TrainedConfiguratio
             raise Refusal(f"{root / RECORDS}/code_hints: no record; make it with snakemake {LAYOUT.code_hints('test')}")
     needed = [path for key, path in inputs.items() if key in ("train", "model", "decoding")]
     if trained.neighbours:
-        needed += [entry["path"] for entry in trained.neighbours["inputs"] if entry.get("name") in ("index", "embeddings")]
+        needed += [entry["path"] for entry in trained.neighbours["inputs"]
+                   if entry.get("name") in ("index", "embeddings")]
     if trained.model_dir:
         needed.append(trained.model_dir)
     for path in needed:

@@ -22,9 +22,14 @@ def codable(config: Mapping) -> list[str]:
 
 
 def chosen(config: Mapping) -> list[str]:
-    """Config ``code.configurations`` (default: every codable configuration)."""
+    """Config ``code.configurations`` (default: every codable configuration but an api configuration that is not
+    enabled, which would refuse)."""
     section = config.get("code") or {}
-    return list(section.get("configurations") or codable(config))
+    if section.get("configurations"):
+        return list(section["configurations"])
+    settings = config.get("configurations") or {}
+    return [name for name in codable(config)
+            if (settings.get(name) or {}).get("method") != "api" or (settings.get(name) or {}).get("enabled")]
 
 
 def generates(config: Mapping, name: str) -> bool:
