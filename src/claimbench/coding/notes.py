@@ -121,7 +121,7 @@ def code_notes(notes_path: str | Path, configuration: str, root: str | Path = ".
     work = out.parent / f".{out.stem}.work"
     work.mkdir(parents=True, exist_ok=True)
     inputs = _prepare(trained, notes, root, work)
-    name = configuration.removeprefix(PAPER002_PREFIX) if configuration.startswith(PAPER002_PREFIX) else configuration
+    name = configuration.removeprefix(PAPER002_PREFIX)  # the name rule predict (or paper002_predict) ran it under
     predictions_path = work / "predictions.jsonl"
     meta = predict_from_inputs(name, settings, notes, len(notes), predictions_path, work / "predictions.meta.json",
                                inputs, model_dir=str(root / trained.model_dir) if trained.model_dir else None,
