@@ -24,7 +24,7 @@ LAYERS = (
     ("claimbench.models",),
     ("claimbench.predict",),
     # the papers' stages and the query benchmark, built on prediction and evaluation
-    ("claimbench.paper002", "claimbench.querybench", "claimbench.report"),
+    ("claimbench.paper002", "claimbench.querybench", "claimbench.report", "claimbench.coding"),
     # entry points over everything
     ("claimbench.config_check", "claimbench.cli", "claimbench.__main__"),
 )
