@@ -7,7 +7,8 @@ import pytest
 
 from claimbench import codesets
 from claimbench.data.contract import validate_record
-from claimbench.data.synthetic import SIDES, Policy, SyntheticSettings, generate_extract, resolve_diagnosis
+from claimbench.data.policy import SIDES, Policy, resolve_diagnosis
+from claimbench.data.synthetic import SyntheticSettings, generate_extract
 from claimbench.models.claim_grammar import GrammarLimits
 
 FISCAL_YEARS = range(2019, 2027)

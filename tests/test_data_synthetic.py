@@ -10,7 +10,8 @@ from claimbench import codesets
 from claimbench.data.diagnostics import dataset_diagnostics
 from claimbench.data.domains import domain_of
 from claimbench.data.contract import validate_record
-from claimbench.data.synthetic import DISCARD_REASONS, Policy, SyntheticSettings, generate_extract, order_modifiers
+from claimbench.data.policy import Policy
+from claimbench.data.synthetic import DISCARD_REASONS, SyntheticSettings, generate_extract, order_modifiers
 
 V1_MEDIAN_WORDS = 145  # median note length of the v1 generator on this fixture (SmolLM2 tokens: 284)
 
@@ -157,7 +158,7 @@ def test_cpt_lines_carry_a_rationale_naming_their_modifiers(extract):
 def test_a_sided_diagnosis_is_that_sides_code_in_the_code_set():
     """A right or left procedure's diagnosis code must name that side in its code-set description (the policy once
     gave a left upper eyelid H02.832, "right lower eyelid"). Bilateral may fall back to an unspecified side."""
-    from claimbench.data.synthetic import resolve_diagnosis
+    from claimbench.data.policy import resolve_diagnosis
 
     descriptions = codesets.icd10cm_descriptions(2024)
     valid = frozenset(descriptions)

@@ -22,18 +22,15 @@ import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 from claimbench import codesets
-from claimbench.data.dictation import NoteFacts, NoteWriter, find_evidence
+from claimbench.data.dictation import NoteWriter
+from claimbench.data.labels import note_facts, resolve_labels, shifted_evidence, surface_forms
 from claimbench.data.phrasing import load_bank
+from claimbench.data.policy import SIDES, Policy, resolve_diagnosis
 
-POLICY_FILE = Path(__file__).with_name("coding_policy.yaml")
-SIDES = ("R", "L", "B")
 MODIFIER_ORDER = ["22", "52", "50", "51", "58", "78", "79", "80", "82", "AS", "59", "XS", "RT", "LT"]
 MODIFIER_REASONS = {"22": "substantially increased work documented", "52": "reduced service", "50": "bilateral",
                     "51": "additional procedure at the same session", "58": "staged procedure in the global period",
@@ -74,65 +71,6 @@ class SyntheticSettings:
         if "years" in values:
             values["years"] = tuple(values["years"])
         return cls(**values, seed=seed)
-
-
-class Policy:
-    """The coding policy file, with the lookups the generator needs precomputed."""
-
-    def __init__(self, path: Path = POLICY_FILE, cpt_catalog_path=None):
-        with open(path) as handle:
-            self.raw = yaml.safe_load(handle)
-        self.procedures = self.raw["procedures"]
-        self.services = self.raw["services"]
-        # plain dicts: the generator looks rows up several times per encounter, and pandas .loc is slow for that
-        self.catalog = codesets.cpt_catalog(cpt_catalog_path).set_index("cpt").to_dict("index")
-
-    def service_weights(self, shares) -> tuple[list[str], np.ndarray]:
-        names = list(self.services)
-        if shares == "paper":
-            weights = [self.raw["paper_service_counts"].get(name, 0) for name in names]
-        elif shares == "uniform":
-            weights = [1.0] * len(names)
-        else:
-            unknown = set(shares) - set(names)
-            if unknown:
-                raise ValueError(f"config data.synthetic.service_shares names unknown services {sorted(unknown)}")
-            weights = [float(shares.get(name, 0)) for name in names]
-        w = np.asarray(weights, dtype=float)
-        return names, w / w.sum()
-
-    def year_weights(self, years: tuple[int, int], shares) -> tuple[list[int], np.ndarray]:
-        span = list(range(years[0], years[1] + 1))
-        if shares == "paper":
-            paper = self.raw["paper_year_counts"]
-            w = np.asarray([paper[i % len(paper)] for i in range(len(span))], dtype=float)
-        elif shares == "uniform":
-            w = np.ones(len(span))
-        else:
-            w = np.asarray([float(shares.get(y, shares.get(str(y), 0))) for y in span])
-        return span, w / w.sum()
-
-    def catalog_row(self, cpt: str) -> dict:
-        return self.catalog[cpt]
-
-    def cpt_valid(self, cpt: str, year: int) -> bool:
-        row = self.catalog[cpt]
-        return not (row["first_year"] > year) and not (row["last_year"] < year)
-
-    @cached_property
-    def comorbidities(self) -> list[dict]:
-        return self.raw["comorbidities"]
-
-
-def resolve_diagnosis(entry: dict, side: str, valid: frozenset[str]) -> str | None:
-    """The ICD-10-CM code a diagnosis entry gives for a side, or None if no alternative is valid this fiscal year."""
-    digits = entry.get("lat_digits", "123")
-    lat = digits[SIDES.index(side)] if side in SIDES and len(digits) > SIDES.index(side) else ""
-    for template in entry.get("codes") or [entry["code"]]:
-        code = template.replace("{lat}", lat)
-        if code in valid:
-            return code
-    return None
 
 
 class Generator:
@@ -389,77 +327,6 @@ class Generator:
                     mods = [m for m in line["modifiers"] if m != "22"] + [assistant["modifier"]]
                     lines.append({**line, "provider": assistant["name"], "modifiers": order_modifiers(mods)})
         return lines
-
-def surface_forms(bank, r: random.Random):
-    """A note's phrase -> surface form function: each policy phrase gets one form from the bank, drawn on its first
-    use, so a finding named in the header and again in the history reads the same in both places."""
-    chosen: dict[str, str] = {}
-
-    def surface(phrase: str) -> str:
-        if phrase not in chosen:
-            chosen[phrase] = bank.surface(phrase, r)
-        return chosen[phrase]
-
-    return surface
-
-
-def note_facts(content: dict, mentions: dict, surface) -> NoteFacts:
-    """What the note documents, every coded mention and procedure name in its surface form (``surface``); mentions
-    the generator left unwritten (a documentation gap) are not in it."""
-    unwritten = mentions["unwritten"]
-    findings = mentions["findings"]
-
-    def written(items: list[dict]) -> list[str]:
-        return [surface(item["phrase"]) for item in items if item["phrase"] and item["phrase"] not in unwritten]
-
-    indications = [c for c in mentions["candidates"] if c["why"].startswith("indication")]
-    return NoteFacts(
-        procedures=[{**proc, "name": surface(proc["name"])} for proc in mentions["procedures"]],
-        indications=written(indications) or ["the documented condition"],
-        header_findings=written([f for f in findings if f["section"] == "header"]),
-        history=written(mentions["mentioned"] + [f for f in findings if f["section"] == "history"])
-        + mentions["history"],
-        social=written([f for f in findings if f["section"] == "social"]),
-        nursing=written([f for f in findings if f["section"] == "nursing"]),
-        **content,
-    )
-
-
-def shifted_evidence(labels: list[dict], note: str, surface) -> list[dict]:
-    """The evidence of the same labels in the encounter's style-shifted note (every label the extract kept is
-    written there too, in the other bank's form: a label not found is a generator fault, never skipped)."""
-    lines = note.split("\n")
-    evidence = []
-    for label in labels:
-        found = find_evidence(lines, surface(label["phrase"]))
-        if found is None:
-            raise AssertionError(f"style-shifted note lost the evidence of {label['code']} ({label['phrase']!r})")
-        evidence.append({"code": label["code"], "line": found[0], "text": found[1]})
-    return evidence
-
-
-def resolve_labels(candidates: list[dict], note: str, surface=lambda phrase: phrase) -> tuple[list[dict], list[dict]]:
-    """(labels kept, each with its evidence {line, text}; labels discarded, each with its reason), in candidate order.
-
-    A label is kept when it has a code valid in the fiscal year and its phrase, in the surface form the note wrote
-    (``surface``), is in the note (the first line that has it, whole words, any case); a code already kept is not
-    repeated. ``phrase`` stays the policy's wording; ``written`` is the note's."""
-    lines = note.split("\n")
-    kept, discarded = [], []
-    for candidate in candidates:
-        found = None
-        if candidate["code"] is None:
-            reason = "no_valid_code_in_fiscal_year"
-        elif candidate["code"] in [k["code"] for k in kept]:
-            reason = "duplicate_code"
-        elif (found := find_evidence(lines, surface(candidate["phrase"]))) is None:
-            reason = "no_evidence_in_note"
-        if found:
-            kept.append({**candidate, "written": found[1], "evidence": {"line": found[0], "text": found[1]}})
-        else:
-            discarded.append({**candidate, "reason": reason})
-    return kept, discarded
-
 
 def cpt_rationale(name: str, line: dict, surgeon: str) -> str:
     """A short reason for a CPT line: the documented procedure, and what each modifier says."""
