@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from claimbench.data.io import read_encounters  # noqa: E402
+from claimbench.grounding.predict import ground_prediction_file, predict_reference  # noqa: E402
 from claimbench.predict.decoding import apply_choice  # noqa: E402
 from claimbench.predict.run import (  # noqa: E402
     hint_neighbours,
@@ -48,9 +49,13 @@ if "neighbours" in smk.input.keys():
     else:
         examples = prompt_examples(conf.get("prompt"), neighbours, train, smk.input.get("hints"))
 
-if conf["method"] == "knn":
+if conf["method"] == "grounded":  # beyond the paper: the note's lines resolved to codes (claimbench.grounding)
+    predict_reference(name, conf, cases, len(test), out, meta, smk.input.codeset_index, smk.input.reference_choice)
+elif conf["method"] == "knn":
     predict_knn(name, conf, cases, len(test), out, meta, examples)
 elif conf["method"] == "api":
     predict_api(name, conf, cases, len(test), out, meta, smk.params.data_source, examples)
 else:
     predict_llm(name, conf, cases, len(test), out, meta, smk.params.model_dir, examples)
+    if "codeset_index" in smk.input.keys():  # a describe configuration: its descriptions resolved to codes
+        ground_prediction_file(out, meta, cases, smk.input.codeset_index, conf["grounding"])

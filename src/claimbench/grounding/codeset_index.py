@@ -161,13 +161,22 @@ def load_codesets(path: str | Path) -> dict[str, CodeSet]:
         return out
 
 
-def build_codesets(encounters, embedder, cms_files: Mapping | None = None, cpt_catalog: str | Path | None = None,
-                   embed_icd10cm: bool = False, batch_size: int = 64) -> tuple[dict[str, CodeSet], dict]:
-    """Both code sets for the years ``encounters`` need, the CPT catalog embedded (and ICD-10-CM with
-    ``embed_icd10cm``); and facts for the log (rows, distinct descriptions, embedded, seconds)."""
+def run_years(cms_files: Mapping | None = None) -> dict[str, list[int]]:
+    """The years an index built before any split is read must hold: every fiscal year with an ICD-10-CM code set
+    (ingestion rejects an encounter of any other), and the calendar years those fiscal years span for CPT."""
+    from claimbench.codesets import available_fiscal_years
+
+    fiscal = sorted(available_fiscal_years(cms_files))
+    return {"icd10cm": fiscal, "cpt": list(range(fiscal[0] - 1, fiscal[-1] + 1))}
+
+
+def build_codesets(years: Mapping[str, Iterable[int]], embedder, cms_files: Mapping | None = None,
+                   cpt_catalog: str | Path | None = None, embed_icd10cm: bool = False,
+                   batch_size: int = 64) -> tuple[dict[str, CodeSet], dict]:
+    """Both code sets for ``years`` (system -> years: ``years_needed`` or ``run_years``), the CPT catalog embedded
+    (and ICD-10-CM with ``embed_icd10cm``); and facts for the log (rows, distinct descriptions, embedded, seconds)."""
     import time
 
-    years = years_needed(encounters)
     codesets = {"icd10cm": icd10cm_codeset(years["icd10cm"], cms_files), "cpt": cpt_codeset(years["cpt"], cpt_catalog)}
     facts = {}
     for system, cs in codesets.items():

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from claimbench.claim import Claim, CptLine
 
-KIND = "describe"  # the prompt kind (configurations.<name>.prompt)
 DIAGNOSES, PROCEDURES, PROVIDER = "Diagnoses:", "Procedures:", "Provider Name:"
 _ITEM = re.compile(r"^[ \t]*(?:[-*•][ \t]*|\d{1,3}[.)][ \t]+)?(?P<text>.*?)[ \t]*$")
 _MODIFIERS = re.compile(r"\|[ \t]*Modifiers?:[ \t]*(?P<mods>[^|]*)", re.IGNORECASE)

@@ -117,3 +117,16 @@ def chosen_settings(choice: Mapping | str | Path) -> dict[str, Setting]:
     if not isinstance(choice, Mapping):
         choice = json.loads(Path(choice).read_text(encoding="utf-8"))
     return {system: Setting(float(c["threshold"]), int(c["max_codes"])) for system, c in choice["chosen"].items()}
+
+
+def write_choice(validation, index_path: str | Path, settings: Mapping, codesets: Mapping | None,
+                 out: str | Path) -> dict:
+    """Rule select_grounding_reference: rank the validation notes, choose the settings, write the record."""
+    from claimbench.grounding.predict import load_resolvers
+
+    codesets = dict(codesets or {})
+    ranked = rank_cases(validation, load_resolvers(index_path, settings))
+    record = select_settings(validation, ranked, codesets.get("icd10cm_files"), codesets.get("cpt_catalog"))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return record

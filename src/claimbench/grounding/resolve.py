@@ -54,6 +54,9 @@ class Resolver:
         similarity = (vectorizer.transform(texts) @ matrix).tocsr()
         out = []
         for members in groups:
+            if not members:
+                out.append(np.zeros(0, dtype=np.int64))
+                continue
             best = similarity[members].max(axis=0).toarray().ravel()
             best[~valid] = -1.0
             n = min(self.shortlist, len(all_valid))

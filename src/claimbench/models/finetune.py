@@ -92,8 +92,15 @@ def fit_pair(tokenizer, op_note: str, make_pair, max_seq_length: int) -> tuple[d
     )
 
 
-def _fit_record(row: Mapping, tokenizer, family: str, max_seq_length: int, kind: str, shown) -> tuple[dict, bool]:
-    """One record's training example for a prompt kind: paper 000's claim prompts, or paper 002's JSON task."""
+def _fit_record(row: Mapping, tokenizer, family: str, max_seq_length: int, kind: str, shown,
+                codesets: Mapping | None = None) -> tuple[dict, bool]:
+    """One record's training example for a prompt kind: paper 000's claim prompts, paper 002's JSON task, or the
+    description task (claimbench.grounding.describe; its targets are descriptions in config ``codesets``)."""
+    if kind == "describe":
+        from claimbench.grounding.describe import training_pair as describe_pair
+
+        return fit_pair(tokenizer, row["op_note"], lambda note: describe_pair(row, note, tokenizer, codesets),
+                        max_seq_length)
     if kind == "paper002":
         from claimbench.paper002.task import training_pair as json_pair
 
@@ -106,7 +113,8 @@ def _fit_record(row: Mapping, tokenizer, family: str, max_seq_length: int, kind:
 
 def build_examples(records, tokenizer, family: str, max_examples: int | None, max_seq_length: int,
                    seed: int, kind: str = "finetuned",
-                   example_claims: Mapping[str, list[str]] | None = None) -> tuple[list[dict], dict]:
+                   example_claims: Mapping[str, list[str]] | None = None,
+                   codesets: Mapping | None = None) -> tuple[list[dict], dict]:
     """Training examples from the training split: a seeded subset of ``max_examples`` (all when null), tokenized.
 
     ``kind="rag"`` (retrieval-augmented fine-tuning) puts ``example_claims[encounter_id]`` (the rendered claims of
@@ -121,7 +129,7 @@ def build_examples(records, tokenizer, family: str, max_examples: int | None, ma
     for row in frame.to_dict("records"):
         shown = (example_claims or {}).get(str(row.get("encounter_id"))) if kind in EXAMPLE_KINDS else None
         try:
-            example, cut = _fit_record(row, tokenizer, family, max_seq_length, kind, shown)
+            example, cut = _fit_record(row, tokenizer, family, max_seq_length, kind, shown, codesets)
         except ValueError as err:
             log.warning("skipping %s: %s", row.get("encounter_id"), err)
             skipped += 1
@@ -362,7 +370,7 @@ def run_finetune(job: Mapping) -> dict:
     shown = job.get("example_claims")
     examples, data_summary = build_examples(
         read_encounters(job["train"]), tokenizer, family, data.get("max_examples"), int(data["max_seq_length"]), seed,
-        kind, shown,
+        kind, shown, job.get("codesets"),
     )
     log.info("%s: %d training examples (%s), prompt %s, family %s", job["configuration"], len(examples),
              data_summary, kind, family)
@@ -374,7 +382,7 @@ def run_finetune(job: Mapping) -> dict:
     validation = []
     if selection.enabled:
         validation, _ = build_examples(read_encounters(job["validation"]), tokenizer, family, selection.n_validation,
-                                       int(data["max_seq_length"]), seed, kind, shown)
+                                       int(data["max_seq_length"]), seed, kind, shown, job.get("codesets"))
 
     args = training_arguments(settings, adapter_dir.parent / "trainer", seed)
     model, guard = load_for_training(model_dir, settings)

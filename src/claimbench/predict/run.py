@@ -203,7 +203,12 @@ def case_grammars(conf: Mapping, cases: pd.DataFrame, model, tokenizer) -> tuple
 
 
 def _prompt(kind: str, op_note: str, shown, family: str, tokenizer) -> str:
-    """The prompt of one case: paper 000's prompt kinds, or paper 002's JSON task (kind ``paper002``)."""
+    """The prompt of one case: paper 000's prompt kinds, paper 002's JSON task (kind ``paper002``), or the
+    description task (kind ``describe``, claimbench.grounding.describe)."""
+    if kind == "describe":
+        from claimbench.grounding.describe import build_prompt as describe_prompt
+
+        return describe_prompt(op_note, tokenizer)
     if kind == "paper002":
         from claimbench.paper002.task import build_prompt as json_prompt
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
+from claimbench.grounding.plan import METHOD as GROUNDED, codeset_index_path, grounding_settings, is_grounded
+from claimbench.grounding.plan import reference_choice_path
 from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND
 
 LLM_METHODS = ("base", "rag", "qlora")
@@ -45,12 +47,19 @@ def resolve(config: Mapping, name: str) -> dict:
         conf["model_label"] = "all-MiniLM-L6-v2 + FAISS IndexFlatL2 (nearest training claim)"
         if conf.get("icd10") == "lexicon":
             conf["model_label"] += "; ICD-10-CM from the training split's code lexicon"
+    elif conf["method"] == GROUNDED:
+        conf["model_label"] = "the note's lines matched to the code sets' descriptions (all-MiniLM-L6-v2; no LLM)"
     elif conf["method"] == "api":
         conf["model_label"] = conf.get("model_name", "gpt-4o")
     else:
         conf["model_label"] = model
     if conf["method"] == "rag" or conf.get("prompt") in EXAMPLE_KINDS:
         conf.setdefault("k", config.get("retrieval", {}).get("k", 2))
+    if is_grounded(conf):  # beyond the paper: descriptions resolved to the codes of config `codesets`
+        conf["codesets"] = dict(config.get("codesets") or {})
+        conf["grounding"] = grounding_settings(config)
+        if conf["method"] == "qlora":
+            conf["model_label"] += " + descriptions resolved to codes"
     if conf.get("constrained"):  # beyond the paper: the grammar admits the codes of config `codesets`
         conf["codesets"] = dict(config.get("codesets") or {})
         conf["grammar"] = dict(predict.get("grammar") or {})
@@ -116,6 +125,10 @@ def predict_inputs(config: Mapping, name: str, model_dir, results: str = "result
         inputs["train"] = f"{results}/data/split/train.parquet"
     if conf.get("tune_decoding"):
         inputs["decoding"] = decoding_choice_path(name, results)
+    if is_grounded(conf):  # beyond the paper: the code sets' descriptions (rules/grounding.smk)
+        inputs["codeset_index"] = codeset_index_path(results)
+    if method == GROUNDED:
+        inputs["reference_choice"] = reference_choice_path(name, results)
     return inputs
 
 

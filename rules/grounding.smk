@@ -1,0 +1,58 @@
+# Description-grounded coding (beyond the paper; paper 002's answer to invented codes): the code sets' descriptions
+# indexed once, and the no-LM reference's settings chosen on the validation split. The configurations that use them
+# (method grounded; prompt describe) predict in rules/predict.smk. Library: claimbench.grounding.
+from claimbench.grounding.plan import (
+    codeset_index_path,
+    grounded_configurations,
+    grounding_settings,
+    reference_choice_path,
+)
+
+
+rule codeset_index:
+    """ICD-10-CM descriptions of every fiscal year with a code set and the CPT catalog, one row per distinct (code,
+    description), per-year validity masks; the CPT catalog embedded (ICD-10-CM too with grounding.shortlist: null).
+    Reads no split: it covers every year an encounter can have."""
+    output:
+        index=codeset_index_path(RESULTS),
+    params:
+        settings=grounding_settings(config),
+        codesets=config.get("codesets") or {},
+    log:
+        f"{LOGS}/grounding/codeset_index.log",
+    benchmark:
+        f"{BENCH}/grounding/codeset_index.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    priority: scheduling.TUNING
+    script:
+        "../scripts/grounding_codeset_index.py"
+
+
+rule select_grounding_reference:
+    """The no-LM reference's threshold and code count per code system, chosen on the validation split."""
+    input:
+        validation=f"{RESULTS}/data/split/validation.parquet",
+        index=rules.codeset_index.output.index,
+    output:
+        choice=reference_choice_path("{configuration}", RESULTS),
+    wildcard_constraints:
+        configuration="|".join(re.escape(name) for name in grounded_configurations(config)) or "(?!)",
+    params:
+        settings=grounding_settings(config),
+        codesets=config.get("codesets") or {},
+    log:
+        f"{LOGS}/grounding/select_grounding_reference/{{configuration}}.log",
+    benchmark:
+        f"{BENCH}/grounding/select_grounding_reference/{{configuration}}.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    priority: scheduling.TUNING
+    script:
+        "../scripts/grounding_select_reference.py"
