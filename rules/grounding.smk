@@ -56,3 +56,34 @@ rule select_grounding_reference:
     priority: scheduling.TUNING
     script:
         "../scripts/grounding_select_reference.py"
+
+
+rule copying_table:
+    """Copying measured (beyond the paper): per configuration, answers whose CPT codes are exactly its first example
+    claim's, how many of those were right, and answers whose own procedure descriptions name the right operation."""
+    input:
+        predictions=expand(f"{RESULTS}/predictions/{{configuration}}.jsonl", configuration=list(config["configurations"])),
+        test=f"{RESULTS}/data/split/test.parquet",
+        train=f"{RESULTS}/data/split/train.parquet",
+        neighbours=f"{RESULTS}/retrieval/neighbours.parquet",
+        hints=code_hints_path("test", RESULTS),
+        index=rules.codeset_index.output.index,
+    output:
+        table=f"{RESULTS}/evaluation/copying.csv",
+    params:
+        names=list(config["configurations"]),
+        config={key: config.get(key) for key in ("configurations", "grounding", "retrieval")},
+    log:
+        f"{LOGS}/grounding/copying_table.log",
+    benchmark:
+        f"{BENCH}/grounding/copying_table.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/grounding_copying.py"
+
+
+REPORT_INPUTS["copying"] = rules.copying_table.output.table

@@ -64,3 +64,49 @@ def copy_table(predictions: Mapping[str, list[dict]], cases, first_example: Mapp
             row.update({"answers_describing": described, "names_operation": named})
         rows.append(row)
     return rows
+
+
+def first_examples(config: Mapping, name: str, neighbours: Mapping[str, list[str]], hints=None) -> dict[str, str]:
+    """case -> the training encounter whose claim configuration ``name`` saw first: the TF-IDF neighbour of the hint
+    file for configurations shown lexical neighbours (prompt rag_lexicon, knn with the lexicon), else the nearest
+    embedding neighbour (the claim knn answers with, and rag shows first)."""
+    from claimbench.predict.run import hint_neighbours
+    from claimbench.prompts import HINTS_KIND
+
+    conf = config["configurations"][name]
+    if hints is not None and (conf.get("prompt") == HINTS_KIND or conf.get("icd10") == "lexicon"):
+        neighbours = hint_neighbours(hints, neighbours)
+    return {eid: ids[0] for eid, ids in neighbours.items() if ids}
+
+
+def copying_frame(config: Mapping, prediction_files: Mapping[str, str], test, train, neighbours_file: str,
+                  hints_file: str | None, index_file: str) -> "pd.DataFrame":
+    """Rule copying_table: ``copy_table`` of every configuration's test predictions, with the operation named
+    (descriptions resolved against the CPT catalog of the index, claimbench.grounding.resolve)."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from claimbench.grounding.codeset_index import case_years
+    from claimbench.grounding.predict import load_resolvers
+    from claimbench.retrieval import neighbour_ids
+
+    neighbours = neighbour_ids(pd.read_parquet(neighbours_file), 1)
+    resolver = load_resolvers(index_file, {**(config.get("grounding") or {}),
+                                           "embedder": (config.get("retrieval") or {}).get("embedder")})["cpt"]
+    rows = []
+    for name, path in prediction_files.items():
+        records = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        ids = {str(r["encounter_id"]) for r in records}
+        cases = test[test["encounter_id"].astype(str).isin(ids)].reset_index(drop=True)
+        year = dict(zip(cases["encounter_id"].astype(str), case_years(cases)[1]))
+
+        def resolve_cpt(descriptions, eid):
+            return [c[0].code for c in resolver.rank([[d] for d in descriptions], year[eid], 1) if c]
+
+        first = first_examples(config, name, neighbours, hints_file)
+        rows += copy_table({name: records}, cases, first, train, resolve_cpt)
+    frame = pd.DataFrame(rows)
+    frame["copied_cases"] = frame["copied_cases"].map(" ".join)
+    return frame
