@@ -12,7 +12,8 @@ embedding neighbours among the training notes (retrieval/finetune_neighbours.par
   code count chosen on the *other* validation notes;
 - ft-mini+describe: SmolLM2 fine-tuned with the default recipe (finetune section of --config: QLoRA, learning rate
   and early stopping chosen on validation examples) to write descriptions (prompt kind describe), each resolved to
-  the nearest valid code (claimbench.grounding.describe); trained once into --out, a second call reuses it.
+  a valid code (claimbench.grounding.describe): the nearest, or the model's choice among the top candidates
+  (claimbench.grounding.choice); trained and answered once into --out, a second call reuses both.
 
 Prints ICD-10-CM / CPT / modifier F1, fabricated codes, how often the CPT codes equal the first example claim's,
 and how often the answer's own procedure descriptions name the right operation (claimbench.grounding.copying).
@@ -107,7 +108,9 @@ def main() -> int:
     from claimbench.claim import Claim, render_claim
     from claimbench.grounding.codeset_index import build_codesets, case_years, years_needed
     from claimbench.grounding.copying import copy_table
-    from claimbench.grounding.describe import ground_answer
+    from claimbench.grounding.choice import ModelChooser
+    from claimbench.grounding.describe import build_prompt, ground_answer
+    from claimbench.models.generation import LoadSettings, load_for_inference
     from claimbench.grounding.reference import chosen_settings, rank_cases, reference_claims, select_settings
     from claimbench.grounding.resolve import Resolver
     from claimbench.predict.run import predict_llm
@@ -147,18 +150,25 @@ def main() -> int:
     conf = resolve({**run.config, "configurations": {CONFIGURATION: {"method": "qlora", "model": "smollm2",
                                                                    "prompt": "describe"}}}, CONFIGURATION)
     path = out / "describe.jsonl"
-    meta = predict_llm(CONFIGURATION, conf, cases, len(run.validation), path, path.with_suffix(".meta.json"),
-                       merged, None, progress=False)
-    report["generation_seconds"] = meta.get("elapsed_seconds")
+    if not path.exists():  # the answers of an earlier call are reused
+        meta = predict_llm(CONFIGURATION, conf, cases, len(run.validation), path, path.with_suffix(".meta.json"),
+                           merged, None, progress=False)
+    report["generation_seconds"] = json.loads(path.with_suffix(".meta.json").read_text()).get("elapsed_seconds")
     fiscal, years = case_years(cases)
-    records = [json.loads(line) for line in path.read_text().splitlines()]
-    started = time.perf_counter()
-    for record, fy, year in zip(records, fiscal, years):
-        claim, trail = ground_answer(record["generated_text"], fy, year,
-                                     lambda system, q, y, k: resolvers[system].rank(q, y, k))
-        record.update(description_text=record["generated_text"], generated_text=render_claim(claim), grounding=trail)
-    report["resolution_seconds"] = round(time.perf_counter() - started, 1)
-    answers[CONFIGURATION] = records
+    model, tokenizer = load_for_inference(merged, LoadSettings(**conf.get("load", {})))
+    notes = dict(zip(ids, cases["op_note"]))
+    for choice in ("nearest", "model"):
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        started = time.perf_counter()
+        for record, fy, year in zip(records, fiscal, years):
+            answer = record["generated_text"]
+            chooser = (ModelChooser(model, tokenizer, build_prompt(notes[record["encounter_id"]], tokenizer), answer)
+                       if choice == "model" else None)
+            claim, trail = ground_answer(answer, fy, year, lambda system, q, y, k: resolvers[system].rank(q, y, k),
+                                         chooser)
+            record.update(description_text=answer, generated_text=render_claim(claim), grounding=trail)
+        report[f"resolution_seconds_{choice}"] = round(time.perf_counter() - started, 1)
+        answers[f"{CONFIGURATION} ({choice})"] = records
 
     year_of = dict(zip(ids, years))
 

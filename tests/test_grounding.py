@@ -177,3 +177,33 @@ def test_grounded_configurations_read_the_index_and_the_reference_its_validation
     assert reference["reference_choice"].endswith("reference_choice/grounded.json")
     assert "codeset_index" in predict_inputs(config, "ft-mini+describe", lambda m: m)
     assert resolve(config, "ft-mini+describe")["grounding"]["shortlist"] == 8
+
+
+def test_model_choice_scores_candidates_in_place_and_agrees_with_a_full_forward(tmp_path):
+    """The chooser's cached, cut-back scoring equals scoring each candidate with the whole text in one forward."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from claimbench.grounding.choice import ModelChooser
+    from claimbench.models.tiny import build_tiny
+
+    torch.set_num_threads(1)
+    folder = build_tiny("llama", tmp_path / "llama", seed=7)
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
+    prompt, answer = "Operative report: left cataract.\n", "Diagnoses:\n- cataract of the left eye\nProcedures:\n"
+    candidates = [Candidate("H25.11", "cataract right eye", 0.9), Candidate("H25.12", "cataract left eye", 0.8)]
+
+    def full_score(text):
+        context = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        context += tokenizer("Diagnoses:\n- ", add_special_tokens=False)["input_ids"]
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([context + ids])).logits[0]
+        logp = torch.log_softmax(logits[len(context) - 1:-1], dim=-1)
+        return float(logp[torch.arange(len(ids)), torch.tensor(ids)].mean())
+
+    chooser = ModelChooser(model, tokenizer, prompt, answer)
+    picked = chooser("icd10cm", "cataract of the left eye", candidates)
+    expected = max(candidates, key=lambda c: full_score(c.description))
+    assert picked == expected
+    assert chooser.fed == answer.index("\nProcedures")
