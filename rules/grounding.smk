@@ -2,7 +2,9 @@
 # indexed once, and the no-LM reference's settings chosen on the validation split. The configurations that use them
 # (method grounded; prompt describe) predict in rules/predict.smk. Library: claimbench.grounding.
 from claimbench.grounding.plan import (
+    choice_path,
     codeset_index_path,
+    describe_configurations,
     grounded_configurations,
     grounding_settings,
     reference_choice_path,
@@ -87,3 +89,32 @@ rule copying_table:
 
 
 REPORT_INPUTS["copying"] = rules.copying_table.output.table
+
+
+rule select_grounding_choice:
+    """A describe configuration's final code among a description's top candidates, nearest or the model's choice,
+    chosen on a seeded sample of the validation split (predict.n_validation_cases, as select_decoding)."""
+    input:
+        unpack(lambda wc: decoding_inputs(config, wc.configuration, model_dir, RESULTS)),
+    output:
+        choice=choice_path("{configuration}", RESULTS),
+    wildcard_constraints:
+        configuration="|".join(re.escape(name) for name in describe_configurations(config)) or "(?!)",
+    params:
+        settings=lambda wc: resolve(config, wc.configuration),
+        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, RESULTS),
+        n_cases=PREDICT.get("n_validation_cases", 8),
+        seed=config["seed"],
+    log:
+        f"{LOGS}/grounding/select_grounding_choice/{{configuration}}.log",
+    benchmark:
+        f"{BENCH}/grounding/select_grounding_choice/{{configuration}}.tsv"
+    conda:
+        model_env(PREDICT)  # it generates as predict does
+    threads: PREDICT.get("threads", 2)
+    resources:
+        mem_mb=PREDICT.get("mem_mb", 6000),
+        gpu=PREDICT.get("gpus", 0),
+    priority: scheduling.TUNING
+    script:
+        "../scripts/grounding_select_choice.py"

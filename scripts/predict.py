@@ -3,6 +3,7 @@ from claimbench.logs import redirect_to_log
 
 redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
 
+import json  # noqa: E402
 import os  # noqa: E402
 
 # OpenMP threads that sleep instead of spinning while they wait: on a CPU shared with other jobs, spinning threads
@@ -58,4 +59,6 @@ elif conf["method"] == "api":
 else:
     predict_llm(name, conf, cases, len(test), out, meta, smk.params.model_dir, examples)
     if "codeset_index" in smk.input.keys():  # a describe configuration: its descriptions resolved to codes
-        ground_prediction_file(out, meta, cases, smk.input.codeset_index, conf["grounding"])
+        choice = json.loads(open(smk.input.grounding_choice, encoding="utf-8").read())["chosen"]  # on validation
+        ground_prediction_file(out, meta, cases, smk.input.codeset_index, conf["grounding"], choice,
+                               smk.params.model_dir, conf.get("load"))

@@ -13,7 +13,8 @@ from _dag import dry_run_jobs, upstream
 
 TEST_SPLIT = "results/data/split/test.parquet"
 # Rules that make or tune a model: their outputs, and everything that feeds them, must be blind to the test split.
-TRAINING_RULES = {"finetune", "merge_adapter", "finetune_neighbours", "select_decoding"}
+TRAINING_RULES = {"finetune", "merge_adapter", "finetune_neighbours", "select_decoding", "select_grounding_reference",
+                  "select_grounding_choice"}
 
 
 @pytest.mark.parametrize("profile", [None, "profiles/smoke"])

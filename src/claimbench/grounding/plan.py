@@ -19,6 +19,17 @@ def grounded_configurations(config: Mapping) -> list[str]:
     return [name for name, conf in (config.get("configurations") or {}).items() if conf.get("method") == METHOD]
 
 
+def describe_configurations(config: Mapping) -> list[str]:
+    """The configurations that write descriptions (prompt describe): their final code choice is made on validation."""
+    return [name for name, conf in (config.get("configurations") or {}).items()
+            if conf.get("prompt") == DESCRIBE_KIND]
+
+
+def choice_path(name: str, results: str = "results") -> str:
+    """Rule select_grounding_choice's record: nearest or the model's choice, chosen on validation notes."""
+    return f"{results}/grounding/choice/{name}.json"
+
+
 def codeset_index_path(results: str = "results") -> str:
     return f"{results}/grounding/codeset_index.npz"
 

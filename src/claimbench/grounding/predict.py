@@ -3,6 +3,8 @@
 - ``ground_prediction_file``: a ``describe`` configuration's answers (descriptions) resolved to codes; each record's
   ``generated_text`` becomes the resolved claim (claimbench.claim.render_claim), so the evaluation scores it
   unchanged, and the model's own words stay in ``description_text`` with the resolution in ``grounding``.
+- ``select_choice``: the final code among a description's top candidates, nearest or the model's choice, chosen on
+  validation notes (rule select_grounding_choice).
 - ``predict_reference``: the no-LM reference (method ``grounded``): each case's note lines resolved to codes with
   the settings chosen on the validation split.
 """
@@ -29,33 +31,98 @@ def load_resolvers(index_path: str | Path, settings: Mapping) -> dict:
             for system, codeset in load_codesets(index_path).items()}
 
 
-def ground_prediction_file(path: str | Path, meta_path: str | Path, cases, index_path: str | Path,
-                           settings: Mapping) -> dict:
-    """Resolve every answer of a ``describe`` prediction file in place (and add the facts to its meta)."""
-    from claimbench.grounding.codeset_index import case_years
-    from claimbench.grounding.describe import ground_answer
+CHOICES = ("nearest", "model")  # the final code among a description's top candidates (claimbench.grounding.choice)
 
-    started = time.perf_counter()
-    resolvers = load_resolvers(index_path, settings)
-    k = int(settings.get("candidates", 5))
+
+def ground_records(records: list[dict], cases, resolvers: Mapping, k: int, choice: str = "nearest",
+                   model_dir: str | Path | None = None, load: Mapping | None = None) -> int:
+    """Resolve each ``describe`` answer in place: ``generated_text`` becomes the claim in the paper's layout, the
+    answer moves to ``description_text``, the resolution to ``grounding``. ``choice`` "model" loads the model of
+    ``model_dir`` to choose among the top ``k`` (claimbench.grounding.choice). Returns the descriptions resolved."""
+    from claimbench.grounding.codeset_index import case_years
+    from claimbench.grounding.describe import build_prompt, ground_answer
+
+    if choice not in CHOICES:
+        raise ValueError(f"grounding choice {choice!r}: expected one of {CHOICES}")
+    model = tokenizer = None
+    if choice == "model":
+        from claimbench.models.generation import LoadSettings, load_for_inference
+
+        model, tokenizer = load_for_inference(model_dir, LoadSettings(**(load or {})))
     rows = {str(e): i for i, e in enumerate(cases["encounter_id"])}
+    notes = cases["op_note"].tolist()
     fiscal, years = case_years(cases)
-    records = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    n_codes = 0
+    n = 0
     for record in records:
-        i = rows[str(record["encounter_id"])]
-        claim, trail = ground_answer(record["generated_text"], fiscal[i], years[i],
-                                     lambda system, q, year, n: resolvers[system].rank(q, year, n), k=k)
-        record["description_text"] = record["generated_text"]
-        record["generated_text"] = render_claim(claim)
-        record["grounding"] = trail
-        n_codes += len(trail)
+        i, answer = rows[str(record["encounter_id"])], record["generated_text"]
+        chooser = None
+        if model is not None:
+            from claimbench.grounding.choice import ModelChooser
+
+            chooser = ModelChooser(model, tokenizer, build_prompt(notes[i], tokenizer), answer)
+        claim, trail = ground_answer(answer, fiscal[i], years[i],
+                                     lambda system, q, year, m: resolvers[system].rank(q, year, m), chooser, k)
+        record.update(description_text=answer, generated_text=render_claim(claim), grounding=trail)
+        n += len(trail)
+    return n
+
+
+def ground_prediction_file(path: str | Path, meta_path: str | Path, cases, index_path: str | Path,
+                           settings: Mapping, choice: str = "nearest", model_dir: str | Path | None = None,
+                           load: Mapping | None = None) -> dict:
+    """Resolve every answer of a ``describe`` prediction file in place (and add the facts to its meta)."""
+    started = time.perf_counter()
+    k = int(settings.get("candidates", 5))
+    records = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    n = ground_records(records, cases, load_resolvers(index_path, settings), k, choice, model_dir, load)
     _rewrite(path, records)
-    facts = {"grounding": {"choice": "nearest", "candidates": k, "shortlist": settings.get("shortlist"),
-                           "descriptions_resolved": n_codes,
-                           "seconds": round(time.perf_counter() - started, 3)}}
+    facts = {"grounding": {"choice": choice, "candidates": k, "shortlist": settings.get("shortlist"),
+                           "descriptions_resolved": n, "seconds": round(time.perf_counter() - started, 3)}}
     _update_meta(meta_path, facts)
     return facts
+
+
+def select_choice(name: str, conf: Mapping, validation, model_dir: str | Path, n_cases: int | None, seed: int,
+                  index_path: str | Path, out: str | Path) -> dict:
+    """Nearest or the model's choice, chosen on a seeded sample of validation notes (the same sample rule
+    select_decoding uses): the higher mean of ICD-10-CM and CPT F1 wins, ties to the nearest; every candidate's
+    scores on record in ``out``. The test split is never read."""
+    import tempfile
+
+    import pandas as pd
+
+    from claimbench.evaluation.cases import score_cases
+    from claimbench.evaluation.metrics import summarize_codes
+    from claimbench.evaluation.validity import ReferenceSets
+    from claimbench.predict.run import predict_llm, select_cases
+
+    cases = select_cases(validation, n_cases, seed)
+    settings, codesets = conf.get("grounding") or {}, conf.get("codesets") or {}
+    refs = ReferenceSets(codesets.get("cpt_catalog"), codesets.get("modifiers"), codesets.get("icd10cm_files"))
+    resolvers = load_resolvers(index_path, settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "answers.jsonl"
+        predict_llm(name, conf, cases, len(validation), path, path.with_suffix(".meta.json"), model_dir, None,
+                    progress=False)
+        answers = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
+    for choice in CHOICES:
+        started = time.perf_counter()
+        resolved = [dict(a) for a in answers]
+        ground_records(resolved, cases, resolvers, int(settings.get("candidates", 5)), choice, model_dir,
+                       conf.get("load"))
+        frame = pd.DataFrame(resolved)[["encounter_id", "generated_text"]]
+        f1 = summarize_codes(score_cases(cases, frame, refs, scorer=None)).set_index("component")["f1"]
+        records.append({"choice": choice, "score": float((f1["icd10"] + f1["cpt"]) / 2),
+                        "f1": {c: round(float(v), 4) for c, v in f1.items()},
+                        "seconds": round(time.perf_counter() - started, 2)})
+    best = max(records, key=lambda r: r["score"])  # max keeps the first (nearest) of equal scores
+    result = {"configuration": name, "criterion": "mean of ICD-10-CM and CPT F1 on the validation sample",
+              "n_validation_cases": len(cases), "case_ids": [str(e) for e in cases["encounter_id"]],
+              "chosen": best["choice"], "candidates": records}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return result
 
 
 def predict_reference(name: str, conf: Mapping, cases, n_test: int, out: str | Path, meta_out: str | Path,

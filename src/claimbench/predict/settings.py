@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 
 from claimbench.grounding.plan import METHOD as GROUNDED, codeset_index_path, grounding_settings, is_grounded
-from claimbench.grounding.plan import reference_choice_path
+from claimbench.grounding.plan import DESCRIBE_KIND, choice_path, reference_choice_path
 from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND
 
 LLM_METHODS = ("base", "rag", "qlora")
@@ -129,6 +129,8 @@ def predict_inputs(config: Mapping, name: str, model_dir, results: str = "result
         inputs["codeset_index"] = codeset_index_path(results)
     if method == GROUNDED:
         inputs["reference_choice"] = reference_choice_path(name, results)
+    if conf.get("prompt") == DESCRIBE_KIND:  # nearest code or the model's choice, chosen on validation notes
+        inputs["grounding_choice"] = choice_path(name, results)
     return inputs
 
 
@@ -154,7 +156,7 @@ def decoding_inputs(config: Mapping, name: str, model_dir, results: str = "resul
     """Input files of rule select_decoding: the model, the validation split and, for a rag prompt, the validation
     notes' neighbours among the training notes. Never the test split."""
     inputs = {k: v for k, v in predict_inputs(config, name, model_dir, results).items()
-              if k not in ("test", "neighbours", "decoding", "hints")}
+              if k not in ("test", "neighbours", "decoding", "hints", "grounding_choice")}
     inputs["validation"] = f"{results}/data/split/validation.parquet"
     if "train" in inputs:
         inputs["neighbours"] = f"{results}/retrieval/finetune_neighbours.parquet"
