@@ -108,9 +108,7 @@ def main() -> int:
     from claimbench.claim import Claim, render_claim
     from claimbench.grounding.codeset_index import build_codesets, case_years, years_needed
     from claimbench.grounding.copying import copy_table
-    from claimbench.grounding.choice import ModelChooser
-    from claimbench.grounding.describe import build_prompt, ground_answer
-    from claimbench.models.generation import LoadSettings, load_for_inference
+    from claimbench.grounding.predict import CHOICES, ground_records
     from claimbench.grounding.reference import chosen_settings, rank_cases, reference_claims, select_settings
     from claimbench.grounding.resolve import Resolver
     from claimbench.predict.run import predict_llm
@@ -139,10 +137,11 @@ def main() -> int:
     answers = {"knn": [{"encounter_id": eid, "generated_text": train_claims[first[eid]]} for eid in ids]}
 
     started = time.perf_counter()
-    choice = select_settings(others, rank_cases(others, resolvers))
-    claims = reference_claims(cases, rank_cases(cases, resolvers), chosen_settings(choice))
-    answers["grounded (no LM)"] = [{"encounter_id": eid, "generated_text": render_claim(c)} for eid, c in zip(ids, claims)]
-    report["reference"] = {"chosen_on_other_validation_notes": choice["chosen"],
+    chosen = select_settings(others, rank_cases(others, resolvers))
+    claims = reference_claims(cases, rank_cases(cases, resolvers), chosen_settings(chosen))
+    answers["grounded (no LM)"] = [{"encounter_id": eid, "generated_text": render_claim(c)}
+                                   for eid, c in zip(ids, claims)]
+    report["reference"] = {"chosen_on_other_validation_notes": chosen["chosen"],
                            "seconds": round(time.perf_counter() - started, 1)}
 
     merged, training = train_describe(run, out, args.threads, args.max_examples)
@@ -151,25 +150,17 @@ def main() -> int:
                                                                    "prompt": "describe"}}}, CONFIGURATION)
     path = out / "describe.jsonl"
     if not path.exists():  # the answers of an earlier call are reused
-        meta = predict_llm(CONFIGURATION, conf, cases, len(run.validation), path, path.with_suffix(".meta.json"),
+        predict_llm(CONFIGURATION, conf, cases, len(run.validation), path, path.with_suffix(".meta.json"),
                            merged, None, progress=False)
     report["generation_seconds"] = json.loads(path.with_suffix(".meta.json").read_text()).get("elapsed_seconds")
-    fiscal, years = case_years(cases)
-    model, tokenizer = load_for_inference(merged, LoadSettings(**conf.get("load", {})))
-    notes = dict(zip(ids, cases["op_note"]))
-    for choice in ("nearest", "model"):
+    for choice in CHOICES:
         records = [json.loads(line) for line in path.read_text().splitlines()]
         started = time.perf_counter()
-        for record, fy, year in zip(records, fiscal, years):
-            answer = record["generated_text"]
-            chooser = (ModelChooser(model, tokenizer, build_prompt(notes[record["encounter_id"]], tokenizer), answer)
-                       if choice == "model" else None)
-            claim, trail = ground_answer(answer, fy, year, lambda system, q, y, k: resolvers[system].rank(q, y, k),
-                                         chooser)
-            record.update(description_text=answer, generated_text=render_claim(claim), grounding=trail)
+        ground_records(records, cases, resolvers, 5, choice, merged, conf.get("load"))
         report[f"resolution_seconds_{choice}"] = round(time.perf_counter() - started, 1)
         answers[f"{CONFIGURATION} ({choice})"] = records
 
+    years = case_years(cases)[1]
     year_of = dict(zip(ids, years))
 
     def resolve_cpt(descriptions, eid):

@@ -64,7 +64,7 @@ rule copying_table:
     """Copying measured (beyond the paper): per configuration, answers whose CPT codes are exactly its first example
     claim's, how many of those were right, and answers whose own procedure descriptions name the right operation."""
     input:
-        predictions=expand(f"{RESULTS}/predictions/{{configuration}}.jsonl", configuration=list(config["configurations"])),
+        predictions=expand(f"{RESULTS}/predictions/{{configuration}}.jsonl", configuration=CONFIGURATIONS),
         test=f"{RESULTS}/data/split/test.parquet",
         train=f"{RESULTS}/data/split/train.parquet",
         neighbours=f"{RESULTS}/retrieval/neighbours.parquet",
@@ -73,7 +73,7 @@ rule copying_table:
     output:
         table=f"{RESULTS}/evaluation/copying.csv",
     params:
-        names=list(config["configurations"]),
+        names=CONFIGURATIONS,
         config={key: config.get(key) for key in ("configurations", "grounding", "retrieval")},
     log:
         f"{LOGS}/grounding/copying_table.log",

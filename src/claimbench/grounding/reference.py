@@ -25,7 +25,8 @@ MIN_LINE_CHARS = 12
 THRESHOLDS = tuple(round(0.40 + 0.05 * i, 2) for i in range(12))  # 0.40 .. 0.95
 MAX_CODES = (1, 2, 3, 4, 6)
 _SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-Z])")
-_SURGEON = re.compile(r"^[ \t]*(?:attending[ \t]+)?surgeon[^:\n]*:[ \t]*(?P<name>[^\n]+)$", re.IGNORECASE | re.MULTILINE)
+_SURGEON = re.compile(r"^[ \t]*(?:attending[ \t]+)?surgeon[^:\n]*:[ \t]*(?P<name>[^\n]+)$",
+                      re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def reference_claims(cases, ranked: Mapping[str, list[list]], settings: Mapping[
     from claimbench.laterality import SIDE_MODIFIERS, note_side, side_siblings
 
     catalog = read_catalog(cpt_catalog)
-    paired = set(catalog.loc[catalog["laterality"] == "paired", "cpt"].astype(str)) if "laterality" in catalog else set()
+    paired = (set(catalog.loc[catalog["laterality"] == "paired", "cpt"].astype(str)) if "laterality" in catalog
+              else set())
     fiscal, _ = case_years(cases)
     claims = []
     for i, record in enumerate(cases.to_dict("records")):
