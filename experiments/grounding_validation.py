@@ -12,8 +12,9 @@ embedding neighbours among the training notes (retrieval/finetune_neighbours.par
   code count chosen on the *other* validation notes;
 - ft-mini+describe: SmolLM2 fine-tuned with the default recipe (finetune section of --config: QLoRA, learning rate
   and early stopping chosen on validation examples) to write descriptions (prompt kind describe), each resolved to
-  a valid code (claimbench.grounding.describe): the nearest, or the model's choice among the top candidates
-  (claimbench.grounding.choice); trained and answered once into --out, a second call reuses both.
+  a valid code (claimbench.grounding.describe): the nearest, the note's or the model's choice among the top
+  candidates (claimbench.grounding.choice; --choices); trained and answered once into --out, a second call reuses
+  both.
 
 Prints ICD-10-CM / CPT / modifier F1, fabricated codes, how often the CPT codes equal the first example claim's,
 and how often the answer's own procedure descriptions name the right operation (claimbench.grounding.copying).
@@ -101,6 +102,8 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=None, help="fine-tuning examples (default: config's)")
     parser.add_argument("--shortlist", type=int, default=32)
     parser.add_argument("--time-embedding", type=int, default=0)
+    parser.add_argument("--no-reference", action="store_true", help="skip the no-LM reference's measurement")
+    parser.add_argument("--choices", nargs="+", default=None, help="final code choices to measure (default: all)")
     args = parser.parse_args()
 
     import pandas as pd
@@ -136,13 +139,14 @@ def main() -> int:
     first = {eid: run.neighbours[eid][0] for eid in ids}
     answers = {"knn": [{"encounter_id": eid, "generated_text": train_claims[first[eid]]} for eid in ids]}
 
-    started = time.perf_counter()
-    chosen = select_settings(others, rank_cases(others, resolvers))
-    claims = reference_claims(cases, rank_cases(cases, resolvers), chosen_settings(chosen))
-    answers["grounded (no LM)"] = [{"encounter_id": eid, "generated_text": render_claim(c)}
-                                   for eid, c in zip(ids, claims)]
-    report["reference"] = {"chosen_on_other_validation_notes": chosen["chosen"],
-                           "seconds": round(time.perf_counter() - started, 1)}
+    if not args.no_reference:
+        started = time.perf_counter()
+        chosen = select_settings(others, rank_cases(others, resolvers))
+        claims = reference_claims(cases, rank_cases(cases, resolvers), chosen_settings(chosen))
+        answers["grounded (no LM)"] = [{"encounter_id": eid, "generated_text": render_claim(c)}
+                                       for eid, c in zip(ids, claims)]
+        report["reference"] = {"chosen_on_other_validation_notes": chosen["chosen"],
+                               "seconds": round(time.perf_counter() - started, 1)}
 
     merged, training = train_describe(run, out, args.threads, args.max_examples)
     report["training"] = training
@@ -153,7 +157,7 @@ def main() -> int:
         predict_llm(CONFIGURATION, conf, cases, len(run.validation), path, path.with_suffix(".meta.json"),
                            merged, None, progress=False)
     report["generation_seconds"] = json.loads(path.with_suffix(".meta.json").read_text()).get("elapsed_seconds")
-    for choice in CHOICES:
+    for choice in args.choices or CHOICES:
         records = [json.loads(line) for line in path.read_text().splitlines()]
         started = time.perf_counter()
         ground_records(records, cases, resolvers, 5, choice, merged, conf.get("load"))

@@ -92,8 +92,9 @@ REPORT_INPUTS["copying"] = rules.copying_table.output.table
 
 
 rule select_grounding_choice:
-    """A describe configuration's final code among a description's top candidates, nearest or the model's choice,
-    chosen on a seeded sample of the validation split (predict.n_validation_cases, as select_decoding)."""
+    """A describe configuration's final code among a description's top candidates (the nearest, the note's or the
+    model's choice), chosen on a seeded sample of the validation split (predict.n_validation_cases, as
+    select_decoding)."""
     input:
         unpack(lambda wc: decoding_inputs(config, wc.configuration, model_dir, RESULTS)),
     output:

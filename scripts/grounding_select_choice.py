@@ -1,4 +1,4 @@
-# Rule select_grounding_choice: a describe configuration's final code choice (nearest or the model's) made on the
+# Rule select_grounding_choice: a describe configuration's final code choice (nearest, note's, model's) made on the
 # validation split (claimbench.grounding.predict.select_choice). The test split is not an input.
 from claimbench.logs import redirect_to_log
 

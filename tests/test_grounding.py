@@ -207,3 +207,14 @@ def test_model_choice_scores_candidates_in_place_and_agrees_with_a_full_forward(
     expected = max(candidates, key=lambda c: full_score(c.description))
     assert picked == expected
     assert chooser.fed == answer.index("\nProcedures")
+
+
+def test_note_choice_takes_the_candidate_the_note_supports():
+    from claimbench.grounding.choice import NoteChooser
+
+    resolvers = {"icd10cm": Resolver(toy_codeset(), WordEmbedder(), shortlist=None)}
+    ranked = resolvers["icd10cm"].rank([["nuclear cataract"]], 2024, k=2)[0]
+    note = "Indication: nuclear cataract, left eye, affecting reading.\nThe left eye was prepped and draped."
+    assert {c.code for c in ranked} == {"H25.11", "H25.12"}
+    assert NoteChooser(resolvers, note)("icd10cm", "nuclear cataract", ranked).code == "H25.12"
+    assert NoteChooser(resolvers, "")("icd10cm", "nuclear cataract", ranked) == ranked[0]

@@ -1,4 +1,9 @@
-"""The final code among a description's top candidates: the nearest (embedding similarity), or the model's choice.
+"""The final code among a description's top candidates: the nearest (embedding similarity), the one the note
+supports best, or the model's choice.
+
+The note's choice adds to each candidate's similarity to the description its best similarity to a line of the note
+(the lines the no-LM reference reads, claimbench.grounding.reference): the description says what kind of finding or
+operation it was, the note which of the close codes (the side, the site, the type) it documents.
 
 The model's choice is a constrained one: in the place of each description line of its own answer, the model scores
 each candidate's code description (the mean log-probability of its tokens, after the prompt and the answer's text up
@@ -8,6 +13,28 @@ Which of the two a configuration uses is chosen on validation notes (``experimen
 """
 
 from __future__ import annotations
+
+
+class NoteChooser:
+    """``choose(system, description, candidates)`` for one note: description similarity + the note's support."""
+
+    def __init__(self, resolvers, note: str):
+        from claimbench.grounding.codeset_index import unit_rows
+        from claimbench.grounding.reference import note_lines
+        from claimbench.retrieval import embed
+
+        self.resolvers = resolvers
+        lines = note_lines(note)
+        embedder = next(iter(resolvers.values())).embedder
+        self.lines = unit_rows(embed(lines, embedder)) if lines else None
+
+    def __call__(self, system: str, description: str, candidates: list):
+        if self.lines is None or len(candidates) < 2:
+            return candidates[0]
+        codeset = self.resolvers[system].codeset
+        vectors = codeset.vectors[[codeset.row_of(c.code, c.description) for c in candidates]]
+        support = (vectors @ self.lines.T).max(axis=1)
+        return candidates[max(range(len(candidates)), key=lambda i: (candidates[i].score + support[i], -i))]
 
 
 class ModelChooser:

@@ -53,6 +53,10 @@ class CodeSet:
             raise KeyError(f"the {self.system} code set index holds no {unit} {year} (it holds {self.years}); "
                            "rebuild it with the encounters that need it") from None
 
+    def row_of(self, code: str, text: str) -> int:
+        """The row of a (code, description) pair (a candidate of claimbench.grounding.resolve)."""
+        return next(row for row in self._text_rows[text] if self.codes[row] == code)
+
     def description(self, code: str) -> str | None:
         """The (last) description of ``code``, or None when it is not in the table."""
         for row in range(len(self.codes) - 1, -1, -1):

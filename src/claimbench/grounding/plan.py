@@ -26,7 +26,7 @@ def describe_configurations(config: Mapping) -> list[str]:
 
 
 def choice_path(name: str, results: str = "results") -> str:
-    """Rule select_grounding_choice's record: nearest or the model's choice, chosen on validation notes."""
+    """Rule select_grounding_choice's record: the final code choice, made on validation notes."""
     return f"{results}/grounding/choice/{name}.json"
 
 

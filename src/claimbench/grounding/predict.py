@@ -3,8 +3,8 @@
 - ``ground_prediction_file``: a ``describe`` configuration's answers (descriptions) resolved to codes; each record's
   ``generated_text`` becomes the resolved claim (claimbench.claim.render_claim), so the evaluation scores it
   unchanged, and the model's own words stay in ``description_text`` with the resolution in ``grounding``.
-- ``select_choice``: the final code among a description's top candidates, nearest or the model's choice, chosen on
-  validation notes (rule select_grounding_choice).
+- ``select_choice``: the final code among a description's top candidates (the nearest, the note's or the model's
+  choice), chosen on validation notes (rule select_grounding_choice).
 - ``predict_reference``: the no-LM reference (method ``grounded``): each case's note lines resolved to codes with
   the settings chosen on the validation split.
 """
@@ -31,7 +31,8 @@ def load_resolvers(index_path: str | Path, settings: Mapping) -> dict:
             for system, codeset in load_codesets(index_path).items()}
 
 
-CHOICES = ("nearest", "model")  # the final code among a description's top candidates (claimbench.grounding.choice)
+# the final code among a description's top candidates (claimbench.grounding.choice); ties go to the earlier
+CHOICES = ("nearest", "note", "model")
 
 
 def ground_records(records: list[dict], cases, resolvers: Mapping, k: int, choice: str = "nearest",
@@ -56,10 +57,14 @@ def ground_records(records: list[dict], cases, resolvers: Mapping, k: int, choic
     for record in records:
         i, answer = rows[str(record["encounter_id"])], record["generated_text"]
         chooser = None
-        if model is not None:
+        if choice == "model":
             from claimbench.grounding.choice import ModelChooser
 
             chooser = ModelChooser(model, tokenizer, build_prompt(notes[i], tokenizer), answer)
+        elif choice == "note":
+            from claimbench.grounding.choice import NoteChooser
+
+            chooser = NoteChooser(resolvers, notes[i])
         claim, trail = ground_answer(answer, fiscal[i], years[i],
                                      lambda system, q, year, m: resolvers[system].rank(q, year, m), chooser, k)
         record.update(description_text=answer, generated_text=render_claim(claim), grounding=trail)
@@ -84,9 +89,9 @@ def ground_prediction_file(path: str | Path, meta_path: str | Path, cases, index
 
 def select_choice(name: str, conf: Mapping, validation, model_dir: str | Path, n_cases: int | None, seed: int,
                   index_path: str | Path, out: str | Path) -> dict:
-    """Nearest or the model's choice, chosen on a seeded sample of validation notes (the same sample rule
-    select_decoding uses): the higher mean of ICD-10-CM and CPT F1 wins, ties to the nearest; every candidate's
-    scores on record in ``out``. The test split is never read."""
+    """The final code choice (``CHOICES``), chosen on a seeded sample of validation notes (the same sample rule
+    select_decoding uses): the highest mean of ICD-10-CM and CPT F1 wins, ties to the earlier (the nearest first);
+    every candidate's scores on record in ``out``. The test split is never read."""
     import tempfile
 
     import pandas as pd
@@ -116,7 +121,7 @@ def select_choice(name: str, conf: Mapping, validation, model_dir: str | Path, n
         records.append({"choice": choice, "score": float((f1["icd10"] + f1["cpt"]) / 2),
                         "f1": {c: round(float(v), 4) for c, v in f1.items()},
                         "seconds": round(time.perf_counter() - started, 2)})
-    best = max(records, key=lambda r: r["score"])  # max keeps the first (nearest) of equal scores
+    best = max(records, key=lambda r: r["score"])  # max keeps the first of equal scores
     result = {"configuration": name, "criterion": "mean of ICD-10-CM and CPT F1 on the validation sample",
               "n_validation_cases": len(cases), "case_ids": [str(e) for e in cases["encounter_id"]],
               "chosen": best["choice"], "candidates": records}
