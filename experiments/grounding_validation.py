@@ -52,8 +52,16 @@ def score(run, cases, records: list[dict]) -> dict:
     predictions = pd.DataFrame(records)[["encounter_id", "generated_text"]]
     scored = score_cases(cases, predictions, ReferenceSets(None, None, None), scorer=None)
     f1 = summarize_codes(scored, ("icd10", "cpt", "modifier")).set_index("component")["f1"]
+    categories = [len({c[:3] for c in pred} & {c[:3] for c in gold})
+                  for pred, gold in zip(scored["pred_icd10"], scored["gold_icd10"])]
     return {"f1": {c: round(float(v), 3) for c, v in f1.items()},
-            "fabricated": {c: int(sum(len(x) for x in scored[f"{c}_fabricated_codes"])) for c in ("icd10", "cpt")}}
+            "fabricated": {c: int(sum(len(x) for x in scored[f"{c}_fabricated_codes"])) for c in ("icd10", "cpt")},
+            # how close the ICD-10-CM codes come: written, gold, exact, in a gold code's category (3 characters)
+            "icd10_codes": {"written": int(scored["pred_icd10"].map(len).sum()),
+                            "gold": int(scored["gold_icd10"].map(len).sum()),
+                            "exact": int(sum(len(set(p) & set(g)) for p, g in zip(scored["pred_icd10"],
+                                                                                 scored["gold_icd10"]))),
+                            "same_category": int(sum(categories))}}
 
 
 def train_describe(run, out: Path, threads: int, max_examples: int | None) -> tuple[Path, dict]:
@@ -179,7 +187,7 @@ def main() -> int:
         print(f"{name:20s} F1 ICD-10-CM {f1['icd10']:.2f}  CPT {f1['cpt']:.2f}  modifier {f1['modifier']:.2f}; "
               f"fabricated {row['fabricated']}; CPT = first example claim's in {row['cpt_copied']} "
               f"({row['copied_and_right']} right); names the operation in {row.get('names_operation')} of "
-              f"{row.get('answers_describing')}")
+              f"{row.get('answers_describing')}; ICD-10-CM codes {row['icd10_codes']}")
     (out / "answers.json").write_text(json.dumps(answers, indent=1) + "\n")
     (out / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k not in ("rows", "case_ids")}, default=str))
