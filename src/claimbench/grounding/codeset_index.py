@@ -5,9 +5,10 @@ description) pairs against 72,000-74,000 codes a year. So a code set is one row 
 pair over all the years a run needs, a boolean mask per year says which rows are valid then, and each distinct
 description is embedded once. The CPT catalog is the same table with calendar years (its first_year / last_year).
 
-Cost: all-MiniLM-L6-v2 embeds ~65-70 ICD-10-CM descriptions a second on one core of this 2-core machine (17 word
-pieces each on average; the cores shared with other work; 2026-12-07, ``experiments/grounding_validation.py
---time-embedding``), so every description of seven fiscal years costs ~18 minutes of one core. The CPT catalog
+Cost: all-MiniLM-L6-v2 embeds 168 ICD-10-CM descriptions a second on one core of this 2-core machine (17 word
+pieces each on average; 65-72 while other work loads the cores; 2026-12-07, ``experiments/grounding_validation.py
+--time-embedding 2000``), so the 74,832 distinct descriptions of FY2019-FY2025 cost 7-18 minutes of one core, the
+126,402 of FY2019-FY2026 12-30. The CPT catalog
 (371 rows) takes seconds. ``embed_rows`` therefore embeds only the rows asked for: all of the CPT catalog, and of
 ICD-10-CM either everything (config ``grounding.shortlist: null``) or, at query time, the rows a lexical shortlist
 names (``claimbench.grounding.resolve``), each kept once embedded.

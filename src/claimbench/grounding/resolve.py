@@ -7,7 +7,7 @@ the query's year are candidates, so a resolved code is never fabricated.
 Every valid row is scored where the whole code set is embedded (the CPT catalog; ICD-10-CM with config
 ``grounding.shortlist: null``). Otherwise the candidates are a lexical shortlist first: the ``shortlist`` valid rows
 of highest TF-IDF similarity (word 1-2-grams, English stop words left out), whose descriptions are then embedded
-(once per run) and ranked by cosine. Embedding all ICD-10-CM descriptions of a run costs ~18 min of one core here
+(once per run) and ranked by cosine. Embedding all ICD-10-CM descriptions of a run costs 12-30 min of one core here
 (``claimbench.grounding.codeset_index``); a shortlist of 64 a few seconds per hundred queries.
 """
 
