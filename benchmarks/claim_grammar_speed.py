@@ -28,7 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 from generation_speed import FALLBACK_NOTES  # noqa: E402 (this folder: the decoder benchmark's sample notes)
 
@@ -112,7 +111,8 @@ def main() -> int:
     from claimbench.claim import Claim, CptLine, render_claim
     from claimbench.evaluation.validity import ReferenceSets
     from claimbench.models.claim_grammar import ClaimGrammars, GrammarLimits, claim_ebnf, tokenizer_info
-    from claimbench.models.generation import GenerationSettings, generate, load_for_inference, stop_token_ids
+    from claimbench.models.generation import GenerationSettings, generate, stop_token_ids
+    from claimbench.models.loading import load_for_inference
     from claimbench.prompts import build_prompt, detect_family
 
     torch.set_num_threads(args.threads)

@@ -1,6 +1,6 @@
 """Generate and validate a paper-sized synthetic extract; print wall times and peak memory.
 
-Target (issue 2): 192,585 encounters generated and validated in under 2 minutes, peak memory under 4 GiB.
+Target: 192,585 encounters generated and validated in under 2 minutes, peak memory under 4 GiB.
 Usage: .venv/bin/python benchmarks/extract_scale.py [n_encounters]
 """
 

@@ -21,10 +21,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from claimbench.models.finetune import run_finetune  # noqa: E402
-from claimbench.models.finetune_plan import deep_merge, settings_for  # noqa: E402
+from claimbench.plan.finetune import deep_merge, settings_for  # noqa: E402
 
 VARIANTS = {
     "default (nf4, fp32 compute)": {},

@@ -24,14 +24,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # As in the pipeline's scripts: OpenMP threads sleep rather than spin while waiting (a shared CPU).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(ROOT / "src"))
 
 FALLBACK_NOTES = [
     "PROCEDURE: Laparoscopic cholecystectomy.\nINDICATIONS: Symptomatic cholelithiasis.\nFINDINGS: Gallstones.",
@@ -81,7 +79,8 @@ def main() -> int:
     import torch
     from transformers import GenerationConfig
 
-    from claimbench.models.generation import GenerationSettings, generate, load_for_inference, stop_token_ids
+    from claimbench.models.generation import GenerationSettings, generate, stop_token_ids
+    from claimbench.models.loading import load_for_inference
     from claimbench.prompts import build_prompt, detect_family
 
     torch.set_num_threads(args.threads)

@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from claimbench.models.generation import LoadSettings, load_for_inference
+from claimbench.models.loading import LoadSettings, load_for_inference
 from claimbench.querybench.codebook import load_codebook
 from claimbench.querybench.generate import query_codes
 from claimbench.querybench.sample import sample_codes

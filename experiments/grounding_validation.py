@@ -66,7 +66,7 @@ def score(run, cases, records: list[dict]) -> dict:
 
 def train_describe(run, out: Path, threads: int, max_examples: int | None) -> tuple[Path, dict]:
     from claimbench.models.finetune import run_finetune
-    from claimbench.models.finetune_plan import finetune_job
+    from claimbench.plan.finetune import finetune_job
     from claimbench.models.merge import merge_adapter
 
     merged = out / "merged"
@@ -123,7 +123,7 @@ def main() -> int:
     from claimbench.grounding.reference import chosen_settings, rank_cases, reference_claims, select_settings
     from claimbench.grounding.resolve import Resolver
     from claimbench.predict.run import predict_llm
-    from claimbench.predict.settings import resolve
+    from claimbench.plan.predict import resolve
     from claimbench.retrieval import load_embedder
 
     run = load_run(args)

@@ -1,8 +1,10 @@
 # Shared names: where things go, and which environments rules use.
-from claimbench import scheduling  # every rule's priority (claimbench/scheduling.py)
-from claimbench.models.environment import needs_gpu_env
+from claimbench.plan import scheduling  # every rule's priority (claimbench.plan.scheduling)
+from claimbench.plan.environment import needs_gpu_env
+from claimbench.plan.layout import Layout
 
 RESULTS = "results"
+LAYOUT = Layout(RESULTS)  # the paths rules and library share (claimbench.plan.layout)
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 CPU_ENV = "../envs/cpu.yaml"

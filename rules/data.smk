@@ -61,7 +61,7 @@ rule split_encounters:
     input:
         encounters=rules.ingest_extract.output.encounters,
     output:
-        splits=expand(f"{RESULTS}/data/split/{{split}}.parquet", split=SPLIT_NAMES),
+        splits=[LAYOUT.split(name) for name in SPLIT_NAMES],
         summary=f"{RESULTS}/data/split_summary.csv",
     params:
         fractions=config["data"]["split"],

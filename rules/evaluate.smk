@@ -1,9 +1,12 @@
 # Evaluation (paper 000: Evaluation; Results: Table 2, Figure 3, Code Validity, Format Consistency, Fine Tuning).
 # Per configuration: results/predictions/<c>.jsonl -> results/evaluation/cases/<c>.parquet (parse, match, validity,
 # ROUGE/METEOR). Then the summaries: metrics, Table 2 beside the paper, per-service breakdown, bootstrap and Figure 3,
-# the report's headline (F1 with 95% intervals; the paper's ordering: yes / no / not separable), training statistics.
+# the report's headline (F1 with 95% intervals; the paper's ordering: yes / no / not separable from the paired
+# bootstrap interval of each F1 difference, McNemar on full match), training statistics; beyond the paper, how each
+# generated code is wrong (error taxonomy) and where each configuration fails (F1 by training frequency, note length,
+# codes per case).
 # Library: claimbench.evaluation (pipeline.py is the entry point of each step).
-from claimbench.evaluation.selection import configuration_names, finetuned_names
+from claimbench.plan.configurations import configuration_names, finetuned_names
 
 EVAL = f"{RESULTS}/evaluation"
 CLAIMS = "Claim generation (paper 000)"  # category in `snakemake --report`
@@ -11,14 +14,14 @@ EVAL_CONFIGURATIONS = configuration_names(config)
 EVAL_FINETUNED = [name for name in finetuned_names(config) if name in EVAL_CONFIGURATIONS]
 # configuration -> file, in config order
 EVAL_CASES = {name: f"{EVAL}/cases/{name}.parquet" for name in EVAL_CONFIGURATIONS}
-EVAL_METAS = {name: f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_CONFIGURATIONS}
+EVAL_METAS = {name: LAYOUT.predictions(name, "meta.json") for name in EVAL_CONFIGURATIONS}
 
 
 rule evaluate_cases:
     input:
-        predictions=f"{RESULTS}/predictions/{{configuration}}.jsonl",
-        meta=f"{RESULTS}/predictions/{{configuration}}.meta.json",
-        test=f"{RESULTS}/data/split/test.parquet",
+        predictions=LAYOUT.predictions("{configuration}"),
+        meta=LAYOUT.predictions("{configuration}", "meta.json"),
+        test=LAYOUT.split("test"),
     output:
         cases=f"{EVAL}/cases/{{configuration}}.parquet",
     wildcard_constraints:
@@ -117,10 +120,15 @@ rule evaluate_verdict:
     input:
         metrics=rules.evaluate_summary.output.metrics,
         intervals=rules.evaluate_bootstrap.output.intervals,
+        replicates=rules.evaluate_bootstrap.output.replicates,
         configurations=rules.evaluate_summary.output.configurations,
+        cases=list(EVAL_CASES.values()),
     output:
         headline=f"{EVAL}/headline_f1.csv",
         verdicts=f"{EVAL}/ordering_verdict.csv",
+        paired=f"{EVAL}/paired_comparisons.csv",
+    params:
+        cases=EVAL_CASES,
     log:
         f"{LOGS}/evaluate_verdict.log",
     benchmark:
@@ -134,15 +142,67 @@ rule evaluate_verdict:
         "../scripts/evaluate_verdict.py"
 
 
+rule evaluate_taxonomy:
+    input:
+        cases=list(EVAL_CASES.values()),
+        metas=list(EVAL_METAS.values()),
+    output:
+        table=f"{EVAL}/taxonomy.csv",
+        codes=f"{EVAL}/taxonomy_codes.csv",
+        figure=report(f"{EVAL}/taxonomy.png", caption="../report/captions/taxonomy.rst", category=CLAIMS),
+    params:
+        cases=EVAL_CASES,
+        metas=EVAL_METAS,
+        codesets=config["codesets"],
+        n_resamples=config["evaluation"]["bootstrap"]["n_resamples"],
+        seed=config["evaluation"]["bootstrap"].get("seed", config["seed"]),
+    log:
+        f"{LOGS}/evaluate_taxonomy.log",
+    benchmark:
+        f"{BENCH}/evaluate_taxonomy.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/evaluate_taxonomy.py"
+
+
+rule evaluate_breakdowns:
+    input:
+        cases=list(EVAL_CASES.values()),
+        metas=list(EVAL_METAS.values()),
+        train=f"{RESULTS}/data/split/train.parquet",
+        test=f"{RESULTS}/data/split/test.parquet",
+    output:
+        table=f"{EVAL}/breakdowns.csv",
+        figure=report(f"{EVAL}/breakdowns.png", caption="../report/captions/breakdowns.rst", category=CLAIMS),
+    params:
+        cases=EVAL_CASES,
+        metas=EVAL_METAS,
+    log:
+        f"{LOGS}/evaluate_breakdowns.log",
+    benchmark:
+        f"{BENCH}/evaluate_breakdowns.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/evaluate_breakdowns.py"
+
+
 rule evaluate_training:
     input:
-        stats=[f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED],
-        metas=[f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_FINETUNED],
+        stats=[LAYOUT.finetuned(name, "train_stats.json") for name in EVAL_FINETUNED],
+        metas=[LAYOUT.predictions(name, "meta.json") for name in EVAL_FINETUNED],
     output:
         table=report(f"{EVAL}/training_stats.csv", caption="../report/captions/training.rst", category=CLAIMS),
     params:
-        stats={name: f"{RESULTS}/finetune/{name}/train_stats.json" for name in EVAL_FINETUNED},
-        metas={name: f"{RESULTS}/predictions/{name}.meta.json" for name in EVAL_FINETUNED},
+        stats={name: LAYOUT.finetuned(name, "train_stats.json") for name in EVAL_FINETUNED},
+        metas={name: LAYOUT.predictions(name, "meta.json") for name in EVAL_FINETUNED},
         paper_columns=config["evaluation"]["paper_columns"],
     log:
         f"{LOGS}/evaluate_training.log",
@@ -166,3 +226,8 @@ REPORT_INPUTS["eval_figure3"] = rules.evaluate_figure3.output.figure
 REPORT_INPUTS["eval_training"] = rules.evaluate_training.output.table
 REPORT_INPUTS["eval_headline"] = rules.evaluate_verdict.output.headline
 REPORT_INPUTS["eval_verdicts"] = rules.evaluate_verdict.output.verdicts
+REPORT_INPUTS["eval_paired"] = rules.evaluate_verdict.output.paired
+REPORT_INPUTS["eval_taxonomy"] = rules.evaluate_taxonomy.output.table
+REPORT_INPUTS["eval_taxonomy_figure"] = rules.evaluate_taxonomy.output.figure
+REPORT_INPUTS["eval_breakdowns"] = rules.evaluate_breakdowns.output.table
+REPORT_INPUTS["eval_breakdowns_figure"] = rules.evaluate_breakdowns.output.figure

@@ -1,9 +1,8 @@
 # Fine-tuning (paper 000, Methods: Fine-tuning): QLoRA on the training split for every configuration whose method is
 # qlora, then the adapter merged into its base model for inference: results/finetune/<configuration>/merged is the
 # model the predict stage loads. Settings: config `finetune`.
-import re
-
-from claimbench.models.finetune_plan import (
+from claimbench.plan import names_pattern
+from claimbench.plan.finetune import (
     finetune_inputs,
     finetune_job,
     finetuned_models,
@@ -16,18 +15,18 @@ FT_GPUS = int(FINETUNE.get("gpus", 0))
 
 
 # Only fine-tuned configurations match these rules (a regex that matches nothing when there are none).
-FT_NAMES = "|".join(re.escape(name) for name in FINETUNED) or "(?!)"
+FT_NAMES = names_pattern(FINETUNED)
 
 
 rule finetune:
     """QLoRA SFT of one configuration: adapter + train_stats.json (wall time, trainable parameters, tokens, loss,
     the hyperparameters chosen on the validation split). The test split is never an input."""
     input:
-        unpack(lambda wc: finetune_inputs(config, wc.configuration, RESULTS)),
+        unpack(lambda wc: finetune_inputs(config, wc.configuration, LAYOUT)),
         model=lambda wc: f"{model_dir(FINETUNED[wc.configuration])}/config.json",
     output:
-        adapter=directory(f"{RESULTS}/finetune/{{configuration}}/adapter"),
-        stats=f"{RESULTS}/finetune/{{configuration}}/train_stats.json",
+        adapter=directory(LAYOUT.finetuned("{configuration}", "adapter")),
+        stats=LAYOUT.finetuned("{configuration}", "train_stats.json"),
     wildcard_constraints:
         configuration=FT_NAMES,
     params:
@@ -51,11 +50,11 @@ rule finetune:
 rule merge_adapter:
     """The adapter merged into the dense base model (paper: merged for inference), checked on a probe sequence."""
     input:
-        adapter=f"{RESULTS}/finetune/{{configuration}}/adapter",
+        adapter=LAYOUT.finetuned("{configuration}", "adapter"),
         model=lambda wc: f"{model_dir(FINETUNED[wc.configuration])}/config.json",
     output:
-        merged=directory(f"{RESULTS}/finetune/{{configuration}}/merged"),
-        stats=f"{RESULTS}/finetune/{{configuration}}/merge_stats.json",
+        merged=directory(LAYOUT.finetuned("{configuration}", "merged")),
+        stats=LAYOUT.finetuned("{configuration}", "merge_stats.json"),
     wildcard_constraints:
         configuration=FT_NAMES,
     params:
@@ -80,4 +79,4 @@ rule merge_adapter:
 rule finetune_all:
     """Every fine-tuned configuration, trained and merged."""
     input:
-        [f"{RESULTS}/finetune/{name}/merge_stats.json" for name in FINETUNED],
+        [LAYOUT.finetuned(name, "merge_stats.json") for name in FINETUNED],

@@ -1,14 +1,8 @@
 # Description-grounded coding (beyond the paper; paper 002's answer to invented codes): the code sets' descriptions
 # indexed once, and the no-LM reference's settings chosen on the validation split. The configurations that use them
-# (method grounded; prompt describe) predict in rules/predict.smk. Library: claimbench.grounding.
-from claimbench.grounding.plan import (
-    choice_path,
-    codeset_index_path,
-    describe_configurations,
-    grounded_configurations,
-    grounding_settings,
-    reference_choice_path,
-)
+# (method grounded; prompt describe) predict in rules/predict.smk. Library: claimbench.grounding; its planning:
+# claimbench.plan.grounding.
+from claimbench.plan.grounding import describe_configurations, grounded_configurations, grounding_settings
 
 
 rule codeset_index:
@@ -16,7 +10,7 @@ rule codeset_index:
     description), per-year validity masks; the CPT catalog embedded (ICD-10-CM too with grounding.shortlist: null).
     Reads no split: it covers every year an encounter can have."""
     output:
-        index=codeset_index_path(RESULTS),
+        index=LAYOUT.grounding("codeset_index"),
     params:
         settings=grounding_settings(config),
         codesets=config.get("codesets") or {},
@@ -37,12 +31,12 @@ rule codeset_index:
 rule select_grounding_reference:
     """The no-LM reference's threshold and code count per code system, chosen on the validation split."""
     input:
-        validation=f"{RESULTS}/data/split/validation.parquet",
+        validation=LAYOUT.split("validation"),
         index=rules.codeset_index.output.index,
     output:
-        choice=reference_choice_path("{configuration}", RESULTS),
+        choice=LAYOUT.grounding("reference_choice", "{configuration}"),
     wildcard_constraints:
-        configuration="|".join(re.escape(name) for name in grounded_configurations(config)) or "(?!)",
+        configuration=names_pattern(grounded_configurations(config)),
     params:
         settings=grounding_settings(config),
         codesets=config.get("codesets") or {},
@@ -64,11 +58,11 @@ rule copying_table:
     """Copying measured (beyond the paper): per configuration, answers whose CPT codes are exactly its first example
     claim's, how many of those were right, and answers whose own procedure descriptions name the right operation."""
     input:
-        predictions=expand(f"{RESULTS}/predictions/{{configuration}}.jsonl", configuration=CONFIGURATIONS),
-        test=f"{RESULTS}/data/split/test.parquet",
-        train=f"{RESULTS}/data/split/train.parquet",
-        neighbours=f"{RESULTS}/retrieval/neighbours.parquet",
-        hints=code_hints_path("test", RESULTS),
+        predictions=expand(LAYOUT.predictions("{configuration}"), configuration=CONFIGURATIONS),
+        test=LAYOUT.split("test"),
+        train=LAYOUT.split("train"),
+        neighbours=LAYOUT.neighbours("test"),
+        hints=LAYOUT.code_hints("test"),
         index=rules.codeset_index.output.index,
     output:
         table=f"{RESULTS}/evaluation/copying.csv",
@@ -96,14 +90,14 @@ rule select_grounding_choice:
     model's choice), chosen on a seeded sample of the validation split (predict.n_validation_cases, as
     select_decoding)."""
     input:
-        unpack(lambda wc: decoding_inputs(config, wc.configuration, model_dir, RESULTS)),
+        unpack(lambda wc: decoding_inputs(config, wc.configuration, model_dir, LAYOUT)),
     output:
-        choice=choice_path("{configuration}", RESULTS),
+        choice=LAYOUT.grounding("choice", "{configuration}"),
     wildcard_constraints:
-        configuration="|".join(re.escape(name) for name in describe_configurations(config)) or "(?!)",
+        configuration=names_pattern(describe_configurations(config)),
     params:
         settings=lambda wc: resolve(config, wc.configuration),
-        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, RESULTS),
+        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, LAYOUT),
         n_cases=PREDICT.get("n_validation_cases", 8),
         seed=config["seed"],
     log:

@@ -2,16 +2,16 @@
 # architectures for the smoke profile and tests.
 import functools
 
-from claimbench.models.paths import built_model_pattern, model_folder, tiny_tokenizer_source
+from claimbench.plan.models import built_model_pattern, model_folder, tiny_tokenizer_source
 
 # model_dir(name): the folder a configured model is loaded from (a local path, or our converted / built copy).
-model_dir = functools.partial(model_folder, config, results=RESULTS)
+model_dir = functools.partial(model_folder, config, layout=LAYOUT)
 
 
 rule convert_model:
     output:
-        config=f"{RESULTS}/models/{{model}}/config.json",
-        tokenizer=f"{RESULTS}/models/{{model}}/tokenizer.json",
+        config=f"{LAYOUT.model('{model}')}/config.json",
+        tokenizer=f"{LAYOUT.model('{model}')}/tokenizer.json",
     wildcard_constraints:
         model=built_model_pattern(config, "gguf"),
     params:
@@ -59,8 +59,8 @@ rule tiny_model:
     input:
         tokenizer=lambda wc: [] if "tokenizer" in config["models"][wc.model]["source"] else TINY_TOKENIZER_FILE,
     output:
-        config=f"{RESULTS}/models/{{model}}/config.json",
-        tokenizer=f"{RESULTS}/models/{{model}}/tokenizer.json",
+        config=f"{LAYOUT.model('{model}')}/config.json",
+        tokenizer=f"{LAYOUT.model('{model}')}/tokenizer.json",
     wildcard_constraints:
         model=built_model_pattern(config, "tiny"),
     params:

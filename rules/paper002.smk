@@ -3,15 +3,14 @@
 # QLoRA fine-tuning and merge scripts of rules/finetune.smk, the generation code of rules/predict.smk and the
 # shipped code sets; what is its own lives in claimbench.paper002. Outputs under results/paper002/. Settings: config
 # `paper002` (README: "Paper 002").
-import re
+from claimbench.plan import names_pattern
+from claimbench.plan import paper002 as paper002_plan
 
-from claimbench.paper002 import plan as paper002_plan
-
-P002 = f"{RESULTS}/paper002"
+P002 = LAYOUT.paper002()
 P002_CONFIG = paper002_plan.section(config)
 P002_ON = paper002_plan.enabled(config)
 P002_MODEL = paper002_plan.model_key(config) if P002_ON else None
-P002_NAMES = "|".join(re.escape(name) for name in paper002_plan.CONFIGURATIONS)
+P002_NAMES = names_pattern(paper002_plan.CONFIGURATIONS)
 P002_FT = paper002_plan.finetune_settings(config) if P002_ON else {}
 
 
@@ -23,7 +22,7 @@ rule paper002_split:
     output:
         train=f"{P002}/data/train.parquet",
         validation=f"{P002}/data/validation.parquet",
-        evaluation=f"{P002}/data/evaluation.parquet",
+        evaluation=LAYOUT.paper002("data/evaluation.parquet"),
         summary=f"{P002}/data/summary.json",
     params:
         evaluation_share=P002_CONFIG.get("evaluation_share", 0.05),
@@ -78,7 +77,7 @@ rule paper002_merge:
         adapter=f"{P002}/finetune/{{configuration}}/adapter",
         model=lambda wc: f"{model_dir(P002_MODEL)}/config.json",
     output:
-        merged=directory(f"{P002}/finetune/{{configuration}}/merged"),
+        merged=directory(LAYOUT.paper002("finetune/{configuration}/merged")),
         stats=f"{P002}/finetune/{{configuration}}/merge_stats.json",
     wildcard_constraints:
         configuration="fine-tuned",
@@ -103,7 +102,7 @@ rule paper002_merge:
 rule paper002_predict:
     """JSON claims of the evaluation charts (or a seeded sample: paper002.n_eval_cases), one configuration."""
     input:
-        unpack(lambda wc: paper002_plan.predict_inputs(config, wc.configuration, model_dir, RESULTS)),
+        unpack(lambda wc: paper002_plan.predict_inputs(config, wc.configuration, model_dir, LAYOUT)),
     output:
         predictions=f"{P002}/predictions/{{configuration}}.jsonl",
         meta=f"{P002}/predictions/{{configuration}}.meta.json",
@@ -111,7 +110,7 @@ rule paper002_predict:
         configuration=P002_NAMES,
     params:
         settings=lambda wc: paper002_plan.resolve(config, wc.configuration),
-        model_dir=lambda wc: paper002_plan.predict_model_dir(config, wc.configuration, model_dir, RESULTS),
+        model_dir=lambda wc: paper002_plan.predict_model_dir(config, wc.configuration, model_dir, LAYOUT),
         n_eval_cases=P002_CONFIG.get("n_eval_cases"),
         seed=config["seed"],
     log:
@@ -190,7 +189,7 @@ rule paper002_retention:
     stand-in on the QA file config names (paper002.qa_file); without one, a record that it was not run."""
     input:
         base=lambda wc: f"{model_dir(P002_MODEL)}/config.json",
-        merged=f"{P002}/finetune/fine-tuned/merged",
+        merged=LAYOUT.paper002("finetune/fine-tuned/merged"),
         qa=lambda wc: [P002_CONFIG["qa_file"]] if P002_CONFIG.get("qa_file") else [],
     output:
         table=f"{P002}/evaluation/retention.csv",

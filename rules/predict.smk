@@ -3,11 +3,9 @@
 # .meta.json. Generation is resumable: a killed job continues from results/predictions/.partial/ on the next run.
 # Configurations with `constrained: claim_grammar` (beyond the paper) compile the claim grammar of each fiscal year
 # among their cases inside this job (claimbench.models.claim_grammar). Library: claimbench.predict.
-import re
-
-from claimbench.predict.settings import (
+from claimbench.plan import names_pattern
+from claimbench.plan.predict import (
     configuration_pattern,
-    decoding_choice_path,
     decoding_inputs,
     is_llm,
     predict_inputs,
@@ -23,15 +21,15 @@ PREDICT = config.get("predict", {})
 
 rule predict:
     input:
-        unpack(lambda wc: predict_inputs(config, wc.configuration, model_dir, RESULTS)),
+        unpack(lambda wc: predict_inputs(config, wc.configuration, model_dir, LAYOUT)),
     output:
-        predictions=f"{PREDICTIONS}/{{configuration}}.jsonl",
-        meta=f"{PREDICTIONS}/{{configuration}}.meta.json",
+        predictions=LAYOUT.predictions("{configuration}"),
+        meta=LAYOUT.predictions("{configuration}", "meta.json"),
     wildcard_constraints:
         configuration=configuration_pattern(config),
     params:
         settings=lambda wc: resolve(config, wc.configuration),
-        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, RESULTS),
+        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, LAYOUT),
         n_test_cases=PREDICT.get("n_test_cases"),
         seed=config["seed"],
         data_source=config["data"]["source"],
@@ -57,14 +55,14 @@ rule select_decoding:
     """Decoding settings chosen on a seeded sample of the validation split (configurations.<name>.tune_decoding;
     beyond the paper, whose settings are fixed). Library: claimbench.predict.decoding."""
     input:
-        unpack(lambda wc: decoding_inputs(config, wc.configuration, model_dir, RESULTS)),
+        unpack(lambda wc: decoding_inputs(config, wc.configuration, model_dir, LAYOUT)),
     output:
-        choice=decoding_choice_path("{configuration}", RESULTS),
+        choice=LAYOUT.decoding_choice("{configuration}"),
     wildcard_constraints:
-        configuration="|".join(re.escape(name) for name in tuned_configurations(config)) or "(?!)",
+        configuration=names_pattern(tuned_configurations(config)),
     params:
         settings=lambda wc: resolve(config, wc.configuration),
-        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, RESULTS),
+        model_dir=lambda wc: predict_model_dir(config, wc.configuration, model_dir, LAYOUT),
         tune=lambda wc: config["configurations"][wc.configuration]["tune_decoding"],
         n_cases=PREDICT.get("n_validation_cases", 8),
         seed=config["seed"],
@@ -87,17 +85,17 @@ rule select_decoding:
 rule predictions:
     """All configurations' prediction files."""
     input:
-        expand(f"{PREDICTIONS}/{{configuration}}.jsonl", configuration=CONFIGURATIONS),
+        expand(LAYOUT.predictions("{configuration}"), configuration=CONFIGURATIONS),
 
 
 rule predictions_summary:
     """The configurations and their runs in one table (report section _models.qmd)."""
     input:
-        metas=expand(f"{PREDICTIONS}/{{configuration}}.meta.json", configuration=CONFIGURATIONS),
+        metas=expand(LAYOUT.predictions("{configuration}", "meta.json"), configuration=CONFIGURATIONS),
     output:
         summary=f"{PREDICTIONS}/summary.csv",
     params:
-        metas={name: f"{PREDICTIONS}/{name}.meta.json" for name in CONFIGURATIONS},
+        metas={name: LAYOUT.predictions(name, "meta.json") for name in CONFIGURATIONS},
         settings={name: resolve(config, name) for name in CONFIGURATIONS},
     log:
         f"{LOGS}/predictions_summary.log",

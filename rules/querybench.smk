@@ -157,5 +157,29 @@ rule querybench_tables:
         "../scripts/querybench_tables.py"
 
 
+rule querybench_taxonomy:
+    input:
+        scored=expand(f"{QB}/scored/{{model}}.parquet", model=QB_MODELS),
+    output:
+        table=f"{QB}/tables/taxonomy.csv",
+    params:
+        querybench=QB_CONFIG,
+        codesets=config["codesets"],
+        n_resamples=config["evaluation"]["bootstrap"]["n_resamples"],
+        seed=config["evaluation"]["bootstrap"].get("seed", config["seed"]),
+    log:
+        f"{LOGS}/querybench_taxonomy.log",
+    benchmark:
+        f"{BENCH}/querybench_taxonomy.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/querybench_taxonomy.py"
+
+
 REPORT_INPUTS.update({f"querybench_{name}": path for name, path in QB_TABLES.items()})
+REPORT_INPUTS["querybench_taxonomy"] = rules.querybench_taxonomy.output.table
 REPORT_INPUTS["querybench_sweep_figure"] = f"{QB}/tables/sweep.png"

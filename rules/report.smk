@@ -38,15 +38,15 @@ rule render_report:
 # missed / extra / fabricated (claimbench.report.case_browser). One static HTML page; the report links to it.
 rule case_browser:
     input:
-        test=f"{RESULTS}/data/split/test.parquet",
+        test=LAYOUT.split("test"),
         configurations=rules.evaluate_summary.output.configurations,
         cases=list(EVAL_CASES.values()),
-        predictions=[f"{RESULTS}/predictions/{name}.jsonl" for name in EVAL_CONFIGURATIONS],
+        predictions=[LAYOUT.predictions(name) for name in EVAL_CONFIGURATIONS],
     output:
         html=REPORT_OUTPUTS[2],
     params:
         cases=EVAL_CASES,
-        predictions={name: f"{RESULTS}/predictions/{name}.jsonl" for name in EVAL_CONFIGURATIONS},
+        predictions={name: LAYOUT.predictions(name) for name in EVAL_CONFIGURATIONS},
         max_cases=config["report"].get("case_browser", {}).get("max_cases"),
         title=config["report"].get("title", "ClaimBench") + ": test cases",
     log:

@@ -1,14 +1,14 @@
 # Retrieval (paper 000, Methods: RAG System Design): all-MiniLM-L6-v2 embeddings of the training notes, a FAISS flat
 # L2 index, and each test note's nearest training notes. Used by the rag and knn configurations (rules/predict.smk).
 # Library: claimbench.retrieval.
-from claimbench.predict.settings import code_hints_path, lexical_neighbour_count
+from claimbench.plan.predict import lexical_neighbour_count
 
 RETRIEVAL = f"{RESULTS}/retrieval"
 
 
 rule embed_train_notes:
     input:
-        train=f"{RESULTS}/data/split/train.parquet",
+        train=LAYOUT.split("train"),
     output:
         embeddings=f"{RETRIEVAL}/train_embeddings.npz",
     params:
@@ -49,11 +49,11 @@ rule faiss_index:
 
 rule retrieval_neighbours:
     input:
-        test=f"{RESULTS}/data/split/test.parquet",
+        test=LAYOUT.split("test"),
         index=rules.faiss_index.output.index,
         embeddings=rules.embed_train_notes.output.embeddings,
     output:
-        neighbours=f"{RETRIEVAL}/neighbours.parquet",
+        neighbours=LAYOUT.neighbours("test"),
     params:
         embedder=config["retrieval"].get("embedder"),
         batch_size=config["retrieval"].get("batch_size", 32),
@@ -83,11 +83,11 @@ rule finetune_neighbours:
     training notes, and each validation note's k nearest training notes (for validation-based selection). Never the
     test split."""
     input:
-        train=f"{RESULTS}/data/split/train.parquet",
-        validation=f"{RESULTS}/data/split/validation.parquet",
+        train=LAYOUT.split("train"),
+        validation=LAYOUT.split("validation"),
         embeddings=rules.embed_train_notes.output.embeddings,
     output:
-        neighbours=f"{RETRIEVAL}/finetune_neighbours.parquet",
+        neighbours=LAYOUT.neighbours("finetune"),
     params:
         embedder=config["retrieval"].get("embedder"),
         batch_size=config["retrieval"].get("batch_size", 32),
@@ -121,10 +121,10 @@ CODE_HINTS_PARAMS = dict(
 
 rule code_hints:
     input:
-        train=f"{RESULTS}/data/split/train.parquet",
-        queries=[f"{RESULTS}/data/split/test.parquet"],
+        train=LAYOUT.split("train"),
+        queries=[LAYOUT.split("test")],
     output:
-        hints=code_hints_path("test", RESULTS),
+        hints=LAYOUT.code_hints("test"),
     params:
         **CODE_HINTS_PARAMS,
         lexical_k=[lexical_neighbour_count(config["retrieval"], "hint_neighbours")],  # per query file
@@ -144,10 +144,10 @@ rule code_hints:
 
 rule finetune_code_hints:
     input:
-        train=f"{RESULTS}/data/split/train.parquet",
-        queries=[f"{RESULTS}/data/split/train.parquet", f"{RESULTS}/data/split/validation.parquet"],
+        train=LAYOUT.split("train"),
+        queries=[LAYOUT.split("train"), LAYOUT.split("validation")],
     output:
-        hints=code_hints_path("finetune", RESULTS),
+        hints=LAYOUT.code_hints("finetune"),
     params:
         **CODE_HINTS_PARAMS,
         # training notes: the prompts fine-tuning learns from; validation notes: answered as test notes are

@@ -8,6 +8,7 @@ from claimbench.logs import redirect_to_log
 
 redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
 
+from claimbench.models.distributed import threads_per_process  # noqa: E402
 from claimbench.models.launch import accelerate_command, run_logged, uses_accelerate  # noqa: E402
 
 job = {
@@ -16,7 +17,8 @@ job = {
     "validation": snakemake.input.validation,  # noqa: F821
     "adapter_dir": snakemake.output.adapter,  # noqa: F821
     "stats": snakemake.output.stats,  # noqa: F821
-    "threads": snakemake.threads,  # noqa: F821
+    # each process's share of the rule's threads (several processes under accelerate launch)
+    "threads": threads_per_process(snakemake.threads, snakemake.params.job["settings"].get("launch")),  # noqa: F821
 }
 if "neighbours" in snakemake.input.keys():  # noqa: F821 (retrieval-augmented fine-tuning)
     import pandas as pd

@@ -7,7 +7,9 @@ from claimbench.logs import redirect_to_log
 
 redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
 
-from claimbench.data.ingest import Contract, ExtractError, ingest, write_rejections  # noqa: E402
+from claimbench.data.contract import Contract  # noqa: E402
+from claimbench.data.ingest import ingest, write_rejections  # noqa: E402
+from claimbench.data.readers import ExtractError  # noqa: E402
 from claimbench.data.io import write_encounters  # noqa: E402
 
 source = snakemake.input.extract  # noqa: F821

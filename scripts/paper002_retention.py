@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from claimbench.atomic import write_text  # noqa: E402
-from claimbench.models.generation import LoadSettings  # noqa: E402
+from claimbench.models.loading import LoadSettings  # noqa: E402
 from claimbench.paper002.retention import NOT_RUN, evaluate, retention_status, retention_table  # noqa: E402
 
 smk = snakemake  # noqa: F821

@@ -99,7 +99,7 @@ def write_train(path: Path, n: int = 6) -> Path:
 
 def default_settings(**data) -> dict:
     """config.yaml's ``finetune`` section with the smoke profile's sizes (and ``data`` overrides)."""
-    from claimbench.models.finetune import deep_merge, settings_for
+    from claimbench.plan.finetune import deep_merge, settings_for
 
     root = Path(__file__).resolve().parents[1]
     section = yaml.safe_load((root / "config.yaml").read_text())["finetune"]

@@ -17,7 +17,8 @@ from claimbench.models.claim_grammar import (  # noqa: E402
     claim_ebnf,
     tokenizer_info,
 )
-from claimbench.models.generation import GenerationSettings, generate, load_for_inference, stop_token_ids  # noqa: E402
+from claimbench.models.generation import GenerationSettings, generate, stop_token_ids  # noqa: E402
+from claimbench.models.loading import load_for_inference  # noqa: E402
 from claimbench.models.tiny import build_tiny  # noqa: E402
 from claimbench.prompts import build_prompt  # noqa: E402
 

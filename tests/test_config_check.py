@@ -10,7 +10,7 @@ import yaml
 
 from claimbench import codesets
 from claimbench.config_check import ConfigError, check_config
-from claimbench.models.finetune_plan import deep_merge
+from claimbench.plan.finetune import deep_merge
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"

@@ -6,7 +6,7 @@ wins), so every diagnosis entry must resolve in every fiscal year 2019-2026 for 
 import pytest
 
 from claimbench import codesets
-from claimbench.data.ingest import validate_record
+from claimbench.data.contract import validate_record
 from claimbench.data.synthetic import SIDES, Policy, SyntheticSettings, generate_extract, resolve_diagnosis
 from claimbench.models.claim_grammar import GrammarLimits
 

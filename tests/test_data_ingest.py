@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from claimbench.data.ingest import ExtractError, ingest, write_rejections
+from claimbench.data.ingest import ingest, write_rejections
+from claimbench.data.readers import ExtractError
 from claimbench.data.io import read_encounters, write_encounters
 
 from _ingest import reject_second, write_jsonl

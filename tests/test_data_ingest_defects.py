@@ -1,4 +1,4 @@
-"""Malformed extracts as a hospital might send them (issue 12): each defect class and its siblings.
+"""Malformed extracts as a hospital might send them: each defect class and its siblings.
 
 A file that is not an extract at all gets one file-level error saying what it is; a bad record is rejected with its
 row and field; a valid record is never rejected.
@@ -19,7 +19,10 @@ import pytest
 
 from claimbench import codesets
 from claimbench.data.check import main as check_main
-from claimbench.data.ingest import CPT_FORMAT, ICD10_FORMAT, MODIFIER_FORMAT, Contract, ExtractError, ingest
+from claimbench.codesets import CPT_FORMAT, ICD10_FORMAT, MODIFIER_FORMAT
+from claimbench.data.contract import Contract
+from claimbench.data.ingest import ingest
+from claimbench.data.readers import ExtractError
 
 GOOD = {
     "encounter_id": "E1", "surgery_date": "2021-03-04", "service": "Urology", "patient_age": 61, "patient_sex": "M",

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claimbench import codesets
-from claimbench.data.ingest import ExtractError, ingest, write_rejections
+from claimbench.data.ingest import ingest, write_rejections
+from claimbench.data.readers import ExtractError
 
 ICD_SAMPLE = sorted(codesets.icd10cm_codes(2021))[::997] + ["U07.1"]
 CPT_SAMPLE = sorted(codesets.cpt_codes())

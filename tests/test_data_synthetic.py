@@ -9,7 +9,7 @@ import pytest
 from claimbench import codesets
 from claimbench.data.diagnostics import dataset_diagnostics
 from claimbench.data.domains import domain_of
-from claimbench.data.ingest import validate_record
+from claimbench.data.contract import validate_record
 from claimbench.data.synthetic import DISCARD_REASONS, Policy, SyntheticSettings, generate_extract, order_modifiers
 
 V1_MEDIAN_WORDS = 145  # median note length of the v1 generator on this fixture (SmolLM2 tokens: 284)

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from claimbench.models.attention import available_attention
-from claimbench.models.environment import gpu_env_reasons, needs_gpu_env
-from claimbench.models.finetune_plan import deep_merge, settings_for
+from claimbench.plan.environment import gpu_env_reasons, needs_gpu_env
+from claimbench.plan.finetune import deep_merge, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,6 +24,7 @@ from claimbench.evaluation.tables import (
     training_display,
     training_stats,
 )
+from claimbench.plan.configurations import configuration_names, finetuned_names
 
 PAPER_COLUMNS = {"base": "Phi-3-mini", "ft-mini": "Fine-tuned Phi-3-mini", "api": "GPT-4o"}
 
@@ -100,13 +101,12 @@ def test_training_stats_beside_the_paper():
     assert shown.loc[1, "Configuration"] == "(none configured)" and shown.loc[1, "Paper share"] == "2.7%"
 
 
-def test_configuration_names_read_defensively():
-    assert pipeline.configuration_names({}) == []
-    assert pipeline.configuration_names({"configurations": {"base": {}, "rag": {"method": "rag"}}}) == ["base", "rag"]
-    assert pipeline.configuration_names({"configurations": ["base", {"name": "knn"}, {"x": 1}]}) == ["base", "knn"]
-    config = {"configurations": {"base": {"method": "base"}, "ft-mini": {"method": "QLoRA"}, "x": None}}
-    assert pipeline.finetuned_names(config) == ["ft-mini"]
-    assert pipeline.finetuned_names({"configurations": {"ft": {"model": "m", "lora": {"r": 64}}}}) == ["ft"]
+def test_configuration_names_and_the_finetuned_ones():
+    assert configuration_names({}) == []
+    assert configuration_names({"configurations": {"base": {}, "rag": {"method": "rag"}}}) == ["base", "rag"]
+    config = {"configurations": {"base": {"method": "base"}, "ft-mini": {"method": "qlora"},
+                                 "ft-mini+grammar": {"method": "qlora", "finetuned_from": "ft-mini"}}}
+    assert finetuned_names(config) == ["ft-mini"]
 
 
 def test_the_evaluation_steps_end_to_end(tmp_path):

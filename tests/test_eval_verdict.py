@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -69,6 +70,14 @@ CONFIGS = pd.DataFrame(
 )
 
 
+def replicates(run=RUN, n=200):
+    """F1 replicates that move together: each configuration's F1 plus the same noise spread over its interval, as
+    if every configuration gained or lost on the same resampled cases (a perfectly paired bootstrap). The paired
+    difference is then exactly the F1 difference in every replicate."""
+    z = np.linspace(-1, 1, n)
+    return {(name, c): v[0] + z * (v[2] - v[1]) / 2 for name, comps in run.items() for c, v in comps.items()}
+
+
 def frames(run=RUN):
     metrics = pd.DataFrame(
         [(n, c, "f1", v[0]) for n, comps in run.items() for c, v in comps.items()]
@@ -97,37 +106,61 @@ def test_headline_f1_puts_the_interval_beside_the_paper():
 
 def test_ordering_verdicts_known_answers():
     metrics, intervals = frames()
-    verdicts = ordering_verdicts(headline_f1(metrics, intervals, CONFIGS)).set_index(["finding", "scope"])
+    headline = headline_f1(metrics, intervals, CONFIGS)
+    verdicts = ordering_verdicts(headline, replicates()).set_index(["finding", "scope"])
     assert verdicts.loc[("a", "ICD-10-CM"), "verdict"] == YES
-    assert verdicts.loc[("a", "CPT"), "verdict"] == NOT_SEPARABLE  # rag [0.52, 0.68] overlaps ft-medium [0.55, 0.65]
-    assert verdicts.loc[("a", "Modifier"), "verdict"] == NO  # rag [0.45, 0.55] above ft-medium [0.05, 0.15]
+    # rag 0.60 and ft-medium 0.60 on CPT: a difference of 0 in every replicate is not apart from zero
+    assert verdicts.loc[("a", "CPT"), "verdict"] == NOT_SEPARABLE
+    assert verdicts.loc[("a", "Modifier"), "verdict"] == NO  # rag 0.50 above ft-medium 0.10
     scope = "within ft-mini, ft-medium"
-    assert verdicts.loc[("b", scope), "verdict"] == NO  # ft-medium: CPT [0.55, 0.65] below ICD-10-CM [0.66, 0.74]
-    assert verdicts.loc[("c", scope), "verdict"] == NOT_SEPARABLE  # ft-mini's modifiers overlap its ICD-10-CM
+    assert verdicts.loc[("b", scope), "verdict"] == NO  # ft-medium: CPT 0.60 below ICD-10-CM 0.70
+    # ft-mini's modifiers 0.55 [0.50, 0.60] overlap its ICD-10-CM 0.60 [0.55, 0.65], but lie below it in every
+    # replicate: the paired test separates what the paper's non-overlap view cannot
+    assert verdicts.loc[("c", scope), "verdict"] == YES
+    assert verdicts.loc[("c", scope), "verdict_nonoverlap"] == NOT_SEPARABLE
+    assert list(verdicts.verdict_nonoverlap) == [YES, NOT_SEPARABLE, NO, NO, NOT_SEPARABLE]
     # knn (beyond the paper) is in no comparison, however it scores; nor is api (no role in the ordering)
     assert not verdicts.evidence.str.contains("knn|api").any()
     # the paper's cited values satisfy every finding as stated
     assert set(verdicts.paper_verdict) == {YES}
     shown = verdict_display(verdicts.reset_index())
-    assert list(shown["Holds here?"]) == [YES, NOT_SEPARABLE, NO, NO, NOT_SEPARABLE]
+    assert list(shown["Holds here? (paired)"]) == [YES, NOT_SEPARABLE, NO, NO, YES]
+    # without replicates the paired verdict cannot be made
+    assert set(ordering_verdicts(headline).verdict) == {NOT_TESTED}
 
 
 def test_a_missing_role_is_not_tested():
-    metrics, intervals = frames({k: v for k, v in RUN.items() if k != "rag"})
+    run = {k: v for k, v in RUN.items() if k != "rag"}
+    metrics, intervals = frames(run)
     configs = CONFIGS.assign(run=CONFIGS.configuration.isin(["base", "knn", "ft-mini", "ft-medium"]))
-    verdicts = ordering_verdicts(headline_f1(metrics, intervals, configs))
+    verdicts = ordering_verdicts(headline_f1(metrics, intervals, configs), replicates(run))
     a = verdicts[verdicts.finding == "a"]
     assert set(a.verdict) == {NOT_TESTED} and a.evidence.str.contains("no rag configuration").all()
-    assert set(verdicts[verdicts.finding != "a"].verdict) == {NO, NOT_SEPARABLE}  # (b), (c) still judged
+    assert list(verdicts[verdicts.finding != "a"].verdict) == [NO, YES]  # (b), (c) still judged
 
 
 def test_a_paper_row_that_did_not_run_is_left_out_and_named():
-    metrics, intervals = frames({k: v for k, v in RUN.items() if k != "ft-medium"})
+    run = {k: v for k, v in RUN.items() if k != "ft-medium"}
+    metrics, intervals = frames(run)
     configs = CONFIGS.assign(run=CONFIGS.configuration != "ft-medium")
-    verdicts = ordering_verdicts(headline_f1(metrics, intervals, configs)).set_index("finding")
+    verdicts = ordering_verdicts(headline_f1(metrics, intervals, configs), replicates(run)).set_index("finding")
     assert verdicts.loc["b", "scope"] == "within ft-mini" and verdicts.loc["b", "verdict"] == YES
-    assert verdicts.loc["c", "verdict"] == NOT_SEPARABLE
+    assert verdicts.loc["c", "verdict"] == YES and verdicts.loc["c", "verdict_nonoverlap"] == NOT_SEPARABLE
     assert verdicts.evidence.str.endswith("(not run, left out: ft-medium)").all()
+
+
+def _replicate_frame(run=RUN) -> pd.DataFrame:
+    """replicates() in bootstrap_replicates.parquet's long layout."""
+    frames = [pd.DataFrame({"configuration": name, "component": c, "metric": "f1", "replicate": np.arange(len(v)),
+                            "value": v}) for (name, c), v in replicates(run).items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _cases(full: dict[str, list[bool]]) -> dict[str, pd.DataFrame]:
+    """Per-case frames whose full match is the same list on every component."""
+    return {name: pd.DataFrame({"encounter_id": [f"e{i}" for i in range(len(v))],
+                                **{f"{c}_full_match": v for c in ("icd10", "cpt", "modifier")}})
+            for name, v in full.items()}
 
 
 def test_write_round_trips_through_csv(tmp_path):
@@ -136,32 +169,60 @@ def test_write_round_trips_through_csv(tmp_path):
     for name, frame in (("metrics", metrics), ("intervals", intervals), ("configurations", CONFIGS)):
         paths[name] = tmp_path / f"{name}.csv"
         frame.to_csv(paths[name], index=False)
-    out = {"headline": tmp_path / "headline.csv", "verdicts": tmp_path / "verdicts.csv"}
-    write(paths["metrics"], paths["intervals"], paths["configurations"], out)
+    _replicate_frame().to_parquet(tmp_path / "replicates.parquet", index=False)
+    case_paths = {}
+    for name, frame in _cases({n: [True, False, False, True] for n in RUN}).items():
+        case_paths[name] = tmp_path / f"{name}.parquet"
+        frame.to_parquet(case_paths[name], index=False)
+    out = {"headline": tmp_path / "headline.csv", "verdicts": tmp_path / "verdicts.csv",
+           "paired": tmp_path / "paired.csv"}
+    write(paths["metrics"], paths["intervals"], paths["configurations"], out, tmp_path / "replicates.parquet",
+          case_paths)
     again = pd.read_csv(out["verdicts"], keep_default_na=False)
-    assert list(again.verdict) == [YES, NOT_SEPARABLE, NO, NO, NOT_SEPARABLE]
+    assert list(again.verdict) == [YES, NOT_SEPARABLE, NO, NO, YES]
+    assert list(again.verdict_nonoverlap) == [YES, NOT_SEPARABLE, NO, NO, NOT_SEPARABLE]
     assert pd.read_csv(out["headline"]).shape == (len(CONFIGS) * 3, 9)
+    paired = pd.read_csv(out["paired"])
+    # (a) base<rag, rag<ft-mini, rag<ft-medium per component (9); (b) 2; (c) 4; best (ft-mini) against base, rag
+    # and knn per component (9)
+    assert paired.finding.value_counts().to_dict() == {"a": 9, "b": 2, "c": 4, "best": 9}
+    same = paired[paired.finding == "best"]
+    assert (same.mcnemar_p == 1.0).all() and (same.mcnemar_only_low == 0).all()  # identical outcomes
 
 
 def test_evidence_names_what_is_compared():
     metrics, intervals = frames()
-    verdicts = ordering_verdicts(headline_f1(metrics, intervals, CONFIGS)).set_index("finding")
-    assert verdicts.evidence.iloc[0].startswith("base 0.10 [0.05, 0.15] < rag 0.30 [0.25, 0.35]: yes; ")
-    assert verdicts.loc["b", "evidence"].startswith("ft-mini: ICD-10-CM 0.60 [0.55, 0.65] < CPT 0.75 [0.70, 0.80]: yes")
+    verdicts = ordering_verdicts(headline_f1(metrics, intervals, CONFIGS), replicates()).set_index("finding")
+    assert verdicts.evidence.iloc[0].startswith(
+        "base 0.10 [0.05, 0.15] < rag 0.30 [0.25, 0.35]: difference +0.20 [+0.20, +0.20]: yes; ")
+    assert verdicts.loc["b", "evidence"].startswith(
+        "ft-mini: ICD-10-CM 0.60 [0.55, 0.65] < CPT 0.75 [0.70, 0.80]: difference +0.15 [+0.15, +0.15]: yes")
 
 
 def test_best_finetuned_against_every_configuration_without_fine_tuning():
-    from claimbench.evaluation.verdict import best_finetuned
+    from claimbench.evaluation.verdict import best_finetuned, paired_table
 
     metrics, intervals = frames()
+    headline = headline_f1(metrics, intervals, CONFIGS)
+    # best on 4 cases: right on all but the last; base right on the first only; rag and knn as best
+    cases = _cases({"ft-mini": [True, True, True, False], "base": [True, False, False, False],
+                    "rag": [True, True, True, False], "knn": [True, True, True, False],
+                    "ft-medium": [False] * 4})
     # mean of ICD-10-CM and CPT F1: ft-mini 0.675, ft-medium 0.65
-    best, table = best_finetuned(headline_f1(metrics, intervals, CONFIGS))
+    best, table = best_finetuned(paired_table(headline, replicates(), cases))
     assert best == "ft-mini"
-    rows = table.set_index("Compared with")
-    assert list(rows.index) == ["base", "rag", "knn"]  # api did not run; fine-tuned rows are not compared
-    assert rows.loc["base", "ICD-10-CM"] == "+0.50 (apart, above)"
-    assert rows.loc["knn", "ICD-10-CM"] == "-0.30 (apart, below)"
-    assert rows.loc["rag", "CPT"] == "+0.15 (apart, above)"
-    assert rows.loc["rag", "Modifier"] == "+0.05 (overlap)"
+    rows = table.set_index(["Compared with", "Component"])
+    assert list(dict.fromkeys(table["Compared with"])) == ["base", "rag", "knn"]  # api did not run
+    assert rows.loc[("base", "ICD-10-CM"), "Difference [paired 95% CI]"] == "+0.50 [+0.50, +0.50]"
+    assert rows.loc[("base", "ICD-10-CM"), "Paired verdict"] == "above"
+    assert rows.loc[("knn", "ICD-10-CM"), "Paired verdict"] == "below"
+    assert rows.loc[("knn", "ICD-10-CM"), "F1 intervals (paper's view)"] == "apart"
+    # rag's modifiers 0.50 [0.45, 0.55] overlap ft-mini's 0.55 [0.50, 0.60]: apart only in the paired view
+    assert rows.loc[("rag", "Modifier"), "Paired verdict"] == "above"
+    assert rows.loc[("rag", "Modifier"), "F1 intervals (paper's view)"] == "overlap"
+    # McNemar: 2 cases only ft-mini got right, none only base: exact two-sided p = 2 * 0.5^2 = 0.5
+    assert rows.loc[("base", "CPT"), "Full match only best / only other"] == "2 / 0"
+    assert rows.loc[("base", "CPT"), "McNemar p"] == "0.500"
+    assert rows.loc[("rag", "CPT"), "McNemar p"] == "1.000"
     none_ran = CONFIGS.assign(run=CONFIGS.method != "qlora")
-    assert best_finetuned(headline_f1(metrics, intervals, none_ran))[0] is None
+    assert best_finetuned(paired_table(headline_f1(metrics, intervals, none_ran), replicates()))[0] is None

@@ -4,6 +4,7 @@ reference, determinism, saving, merging."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -11,19 +12,7 @@ import torch
 
 import _finetune_tiny as tiny
 from claimbench.claim import Claim
-from claimbench.models.finetune import (
-    IGNORE_INDEX,
-    CompletionCollator,
-    build_examples,
-    completion_loss,
-    make_collator,
-    target_positions,
-    deep_merge,
-    fit_note,
-    run_finetune,
-    settings_for,
-    tokenize_pair,
-)
+from claimbench.models.finetune import run_finetune
 from claimbench.models.lora import build_lora_config, linear_target_modules, meta_model
 from claimbench.models.quantization import (
     TrainModeGuard,
@@ -32,6 +21,10 @@ from claimbench.models.quantization import (
     four_bit_layers,
     load_4bit_for_training,
 )
+from claimbench.models.sft_data import IGNORE_INDEX, build_examples, fit_pair, tokenize_pair
+from claimbench.models.sft_trainer import CompletionCollator, completion_loss, make_collator, target_positions
+from claimbench.plan.finetune import deep_merge, settings_for
+from claimbench.task import ClaimTask
 
 QUANT32 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True, "compute_dtype": "float32",
            "quant_storage": "uint8"}
@@ -127,17 +120,17 @@ def test_packed_examples_give_the_same_loss_as_separate_ones(models, arch):
 def test_long_notes_are_cut_never_the_claim():
     tok = tiny.tokenizer()
     rec = tiny.records(3)[2]  # the longest note
-    claim = Claim.from_record(rec)
-    full, cut = fit_note(tok, rec["op_note"], claim, "chat_template", 10_000)
+    pair = partial(ClaimTask().training_pair, rec, family="chat_template", tokenizer=tok, examples=None)
+    full, cut = fit_pair(tok, rec["op_note"], pair, 10_000)
     assert not cut
     limit = len(full["input_ids"]) - 10
-    short, cut = fit_note(tok, rec["op_note"], claim, "chat_template", limit)
+    short, cut = fit_pair(tok, rec["op_note"], pair, limit)
     assert cut and len(short["input_ids"]) <= limit
     # the completion (claim) is whole: same tokens and the same targets
     assert short["n_completion"] == full["n_completion"]
     assert short["input_ids"][-short["n_completion"]:] == full["input_ids"][-full["n_completion"]:]
     with pytest.raises(ValueError, match="max_seq_length"):
-        fit_note(tok, rec["op_note"], claim, "chat_template", full["n_completion"])
+        fit_pair(tok, rec["op_note"], pair, full["n_completion"])
 
 
 def test_build_examples_is_a_seeded_subset(tmp_path):
@@ -466,8 +459,8 @@ def test_rag_prompt_training_shows_the_neighbours_claims():
     tok = tiny.tokenizer()
     frame = tiny.records(3)
     shown = {r["encounter_id"]: [f"ICD-10-CM Diagnoses:\n\nZ0{i}.0"] for i, r in enumerate(frame)}
-    rag, _ = build_examples(pd.DataFrame(frame), tok, "chat_template", None, 10_000, seed=1, kind="rag",
-                            example_claims=shown)
+    rag, _ = build_examples(pd.DataFrame(frame), tok, "chat_template", None, 10_000, seed=1,
+                            task=ClaimTask("rag"), example_claims=shown)
     plain, _ = build_examples(pd.DataFrame(frame), tok, "chat_template", None, 10_000, seed=1)
     by_id = {r["encounter_id"]: r for r in frame}
     for example, paper in zip(rag, plain):
@@ -481,8 +474,8 @@ def test_rag_prompt_training_shows_the_neighbours_claims():
 def test_fine_tuning_jobs_with_the_larger_token_budget_start_first():
     import yaml
 
-    from claimbench.models.finetune_plan import settings_for
-    from claimbench.scheduling import finetune_priority
+    from claimbench.plan.finetune import settings_for
+    from claimbench.plan.scheduling import finetune_priority
 
     section = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["finetune"]
     priority = {name: finetune_priority(settings_for(section, name)) for name in ("ft-mini", "ft-mini+lexicon")}

@@ -6,18 +6,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from claimbench.models.generation import (  # noqa: E402
-    GenerationSettings,
-    LoadSettings,
-    PromptOnlyRepetitionPenalty,
-    generate,
-    length_sorted_batches,
-    load_for_inference,
-    loop_period,
-    model_kwargs,
-    stop_token_ids,
-    write_out_loop,
-)
+from claimbench.models.decoders import PromptOnlyRepetitionPenalty, length_sorted_batches  # noqa: E402
+from claimbench.models.generation import GenerationSettings, generate, stop_token_ids  # noqa: E402
+from claimbench.models.loading import LoadSettings, load_for_inference, model_kwargs  # noqa: E402
+from claimbench.models.loops import loop_period, write_out_loop  # noqa: E402
 from claimbench.models.tiny import build_tiny  # noqa: E402
 from claimbench.prompts import build_prompt, detect_family  # noqa: E402
 
@@ -205,29 +197,3 @@ def test_batched_generation_equals_one_at_a_time_smollm2(smollm2_dir):
     assert [r.text for r in batched] == [r.text for r in single]
     assert all(r.text.strip() for r in single)
     assert [r.text for r in single] == _hf_one_at_a_time(model, tok, prompts, 32)
-
-
-def test_growable_cache_layer_matches_dynamic_layer():
-    """In-place appends past the spare room, row selection and left padding give DynamicLayer's tensors."""
-    from transformers.cache_utils import DynamicLayer
-
-    from claimbench.models.generation import _growable_layer_class, _pad_cache_left
-
-    growable, dynamic = _growable_layer_class()(), DynamicLayer()
-    generator = torch.Generator().manual_seed(0)
-    steps = [5] + [1] * (_growable_layer_class().GROW + 3)  # a prefill, then decoding steps that outgrow the room
-    rows = 3
-    for i, n in enumerate(steps):
-        keys = torch.randn(rows, 2, n, 4, generator=generator)
-        values = torch.randn(rows, 2, n, 6, generator=generator)  # value heads may be wider than key heads
-        got, want = growable.update(keys, values), dynamic.update(keys, values)
-        assert all(torch.equal(g, w) for g, w in zip(got, want))
-        if i == 100:  # a row leaves, then the batch is padded on the left for a longer newcomer
-            rows = 2
-            for layer in (growable, dynamic):
-                layer.batch_select_indices(torch.tensor([0, 2]))
-            _pad_cache_left(type("Cache", (), {"layers": [growable]})(), 7)
-            dynamic.keys = torch.nn.functional.pad(dynamic.keys, (0, 0, 7, 0))
-            dynamic.values = torch.nn.functional.pad(dynamic.values, (0, 0, 7, 0))
-    assert growable.get_seq_length() == dynamic.get_seq_length() == sum(steps) + 7
-    assert torch.equal(growable.keys, dynamic.keys) and torch.equal(growable.values, dynamic.values)

@@ -167,7 +167,7 @@ def test_copying_counts_copies_and_whether_the_copied_claim_was_right():
 
 
 def test_grounded_configurations_read_the_index_and_the_reference_its_validation_choice():
-    from claimbench.predict.settings import predict_inputs, resolve
+    from claimbench.plan.predict import predict_inputs, resolve
 
     config = {"configurations": {"grounded": {"method": "grounded"},
                                  "ft-mini+describe": {"method": "qlora", "model": "m", "prompt": "describe"}},
@@ -177,6 +177,21 @@ def test_grounded_configurations_read_the_index_and_the_reference_its_validation
     assert reference["reference_choice"].endswith("reference_choice/grounded.json")
     assert "codeset_index" in predict_inputs(config, "ft-mini+describe", lambda m: m)
     assert resolve(config, "ft-mini+describe")["grounding"]["shortlist"] == 8
+
+
+def test_describe_configuration_trains_and_predicts_with_the_describe_task():
+    """Fine-tuning and generation take the description task from the plan's settings (claimbench.task.task_of)."""
+    from claimbench.grounding.describe import DescribeTask
+    from claimbench.plan.finetune import finetune_job
+    from claimbench.plan.predict import resolve
+    from claimbench.task import task_of
+
+    codesets = {"cpt_catalog": "catalog.csv"}
+    config = {"configurations": {"ft-mini+describe": {"method": "qlora", "model": "m", "prompt": "describe"}},
+              "models": {"m": {}}, "predict": {}, "retrieval": {}, "codesets": codesets, "seed": 1}
+    for settings in (finetune_job(config, "ft-mini+describe", "models/m"), resolve(config, "ft-mini+describe")):
+        task = task_of(settings)
+        assert task == DescribeTask(codesets) and task.kind == "describe" and not task.shows_examples
 
 
 def test_model_choice_scores_candidates_in_place_and_agrees_with_a_full_forward(tmp_path):

@@ -212,7 +212,7 @@ def test_a_hint_file_may_list_lexical_neighbours_for_some_notes_only(tmp_path):
 
 
 def test_lexical_neighbour_count_follows_each_prompt_setting():
-    from claimbench.predict.settings import lexical_neighbour_count
+    from claimbench.plan.predict import lexical_neighbour_count
 
     retrieval = {"k": 3, "hint_neighbours": "lexical", "training_hint_neighbours": "embedding"}
     assert lexical_neighbour_count(retrieval, "hint_neighbours") == 3

@@ -3,6 +3,7 @@
 import pytest
 
 from claimbench import codesets
+from claimbench.data.domains import load_domains
 from claimbench.paper002 import hierarchy
 
 
@@ -112,14 +113,14 @@ def test_domain_shipped_file(code, expected):
 def test_domain_first_match_wins_and_bad_files(tmp_path):
     path = tmp_path / "domains.yaml"
     path.write_text("domains:\n  First:\n    - Z59\n  Second:\n    - Z59.0\n    - r54\n")
-    assert hierarchy.load_domains(path) == {"First": ("Z59",), "Second": ("Z590", "R54")}
+    assert load_domains(path) == {"First": ("Z59",), "Second": ("Z590", "R54")}
     assert hierarchy.domain("Z59.00", path) == "First"  # both match: file order decides
     assert hierarchy.domain("R54", path) == "Second"
     bad = tmp_path / "bad.yaml"
     bad.write_text("domains:\n  Frailty:\n    - R54\n    - '54'\n")
     with pytest.raises(ValueError, match=r"bad.yaml: domain 'Frailty' entry 1: '54' is not an ICD-10-CM code prefix"):
-        hierarchy.load_domains(bad)
+        load_domains(bad)
     empty = tmp_path / "empty.yaml"
     empty.write_text("other: 1\n")
     with pytest.raises(ValueError, match=r"empty.yaml: field 'domains'"):
-        hierarchy.load_domains(empty)
+        load_domains(empty)

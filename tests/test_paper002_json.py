@@ -314,7 +314,8 @@ def test_json_grammar_accepts_exactly_the_rendered_layout_and_constrains_a_tiny_
     torch = pytest.importorskip("torch")
     xgr = pytest.importorskip("xgrammar")
     from claimbench.models.claim_grammar import RowMatchers
-    from claimbench.models.generation import load_for_inference, stop_token_ids
+    from claimbench.models.generation import stop_token_ids
+    from claimbench.models.loading import load_for_inference
     from claimbench.models.tiny import build_tiny
 
     torch.set_num_threads(1)

@@ -21,7 +21,7 @@ QA = Path(__file__).with_name("data") / "retention_qa.jsonl"
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from claimbench.models.generation import load_for_inference
+    from claimbench.models.loading import load_for_inference
     from claimbench.models.tiny import build_tiny
 
     torch.set_num_threads(1)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from claimbench.paper002 import data as p2data
-from claimbench.paper002 import plan
+from claimbench.plan import paper002 as plan
 from claimbench.paper002.evaluate import evaluate, read_generated, training_frequency
 from claimbench.paper002.report import levels_display, outputs_display, verdict
 from claimbench.paper002.schema import gold_claim, parse, render
@@ -95,8 +95,8 @@ def test_stage_settings_reuse_predict_and_finetune_with_the_stage_overrides():
 
 
 def test_training_pair_is_the_prompt_then_the_gold_json(tiny_tokenizer):
-    from claimbench.models.finetune import build_examples
-    from claimbench.paper002.task import build_prompt, training_pair
+    from claimbench.models.sft_data import build_examples
+    from claimbench.paper002.task import JSON_TASK, build_prompt, training_pair
 
     rec = chart(1)
     prompt, completion = training_pair(rec, rec["op_note"], tiny_tokenizer)
@@ -105,7 +105,7 @@ def test_training_pair_is_the_prompt_then_the_gold_json(tiny_tokenizer):
     assert completion.startswith(render(gold_claim(rec)))
     assert parse(completion.split(tiny_tokenizer.eos_token)[0]).claim is not None
     examples, summary = build_examples(frame(5), tiny_tokenizer, "chat_template", None, 100_000, seed=0,
-                                       kind="paper002")
+                                       task=JSON_TASK)
     assert summary["n_examples"] == 5 and summary["n_truncated_notes"] == 0
     n_prompt = examples[0]["n_prompt"]
     assert all(label == -100 for label in examples[0]["labels"][:n_prompt])  # loss on the JSON only

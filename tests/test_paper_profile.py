@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from claimbench.models.finetune_plan import deep_merge, finetuned_models, settings_for
+from claimbench.plan.finetune import deep_merge, finetuned_models, settings_for
 from claimbench.models.lora import build_lora_config, lora_param_count, meta_model, resolve_target_modules
 from claimbench.models.quantization import build_bnb_config
 
@@ -111,7 +111,7 @@ def _trainer_deepspeed_config(config: dict):
 def test_deepspeed_zero3_config_resolves_against_the_training_arguments(config):
     """transformers fills the JSON's "auto" values from the TrainingArguments the paper settings give, with no
     mismatch (the same code Trainer runs under `accelerate launch`), for Phi-3-mini's shapes (meta device)."""
-    from claimbench.models.finetune import training_arguments
+    from claimbench.models.sft_trainer import training_arguments
 
     settings = settings_for(config["finetune"], "ft-mini")
     ds_file = ROOT / settings["training"]["deepspeed"]
@@ -159,7 +159,8 @@ def test_launch_command(config, monkeypatch):
 
 
 def test_inference_settings(config):
-    from claimbench.models.generation import GenerationSettings, LoadSettings, model_kwargs
+    from claimbench.models.generation import GenerationSettings
+    from claimbench.models.loading import LoadSettings, model_kwargs
 
     kwargs = model_kwargs(LoadSettings(**config["predict"]["load"]))
     q = kwargs["quantization_config"]

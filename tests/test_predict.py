@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from claimbench.claim import Claim, render_claim
+from claimbench.plan.layout import Layout
+from claimbench.plan.predict import resolve
 from claimbench.predict.api import ApiRefused, ChatClient, refusal_reason
 from claimbench.predict.run import example_claims, predict_api, predict_knn, select_cases
-from claimbench.predict.settings import resolve
 from claimbench.predict.store import PredictionStore, partial_path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -259,7 +260,7 @@ def test_summary_table_from_meta_files(tmp_path):
 
 
 def test_launch_settings_data_parallel_default():
-    from claimbench.predict.settings import launch_settings
+    from claimbench.plan.predict import launch_settings
 
     assert launch_settings({"gpus": 0}) == {}
     assert launch_settings({"gpus": 1}) == {}
@@ -321,16 +322,16 @@ GRAMMAR_CONFIG = {
 
 
 def test_constrained_and_finetuned_from_settings():
-    from claimbench.evaluation.selection import finetuned_names
-    from claimbench.models.finetune_plan import finetuned_models
-    from claimbench.predict.settings import predict_inputs, predict_model_dir
+    from claimbench.plan.configurations import finetuned_names
+    from claimbench.plan.finetune import finetuned_models
+    from claimbench.plan.predict import predict_inputs, predict_model_dir
 
     conf = resolve(GRAMMAR_CONFIG, "ft-mini+grammar")
     assert conf["model_label"] == "smollm2 + QLoRA (ft-mini, merged) + claim grammar"
     assert conf["grammar"] == {"max_lines": 4} and conf["codesets"] == {"cpt_catalog": None}
     assert "codesets" not in resolve(GRAMMAR_CONFIG, "ft-mini")  # unconstrained settings are unchanged
-    assert predict_model_dir(GRAMMAR_CONFIG, "ft-mini+grammar", None, "R") == "R/finetune/ft-mini/merged"
-    assert predict_inputs(GRAMMAR_CONFIG, "ft-mini+grammar", None, "R")["model"] == "R/finetune/ft-mini/merged"
+    assert predict_model_dir(GRAMMAR_CONFIG, "ft-mini+grammar", None, Layout("R")) == "R/finetune/ft-mini/merged"
+    assert predict_inputs(GRAMMAR_CONFIG, "ft-mini+grammar", None, Layout("R"))["model"] == "R/finetune/ft-mini/merged"
     # ft-mini+grammar reuses ft-mini's training: only ft-mini is trained and has training statistics.
     assert finetuned_names(GRAMMAR_CONFIG) == ["ft-mini"] and finetuned_models(GRAMMAR_CONFIG) == {"ft-mini": "smollm2"}
     bad = json.loads(json.dumps(GRAMMAR_CONFIG))
@@ -343,7 +344,7 @@ def test_constrained_and_finetuned_from_settings():
 
 
 def test_finetuned_from_without_a_model_predicts_with_its_sources():
-    from claimbench.predict.settings import model_of
+    from claimbench.plan.predict import model_of
 
     # e.g. the paper profile points ft-mini at Phi-3-mini: ft-mini+grammar follows without naming the model again
     config = json.loads(json.dumps(GRAMMAR_CONFIG))
@@ -360,7 +361,7 @@ def test_constrained_extras_are_labelled_and_train_nothing():
     import jsonschema
     import yaml
 
-    from claimbench.models.finetune_plan import deep_merge, finetuned_models
+    from claimbench.plan.finetune import deep_merge, finetuned_models
 
     root = SRC.parent
     schema = yaml.safe_load((root / "config" / "schema.yaml").read_text())
@@ -410,7 +411,7 @@ def test_constrained_run_key_and_meta(tmp_path, tiny_llama):
 
 
 def test_knn_lexicon_and_rag_lexicon_read_the_code_hints_and_never_the_test_ones_for_tuning():
-    from claimbench.predict.settings import code_hints_path, decoding_inputs, predict_inputs
+    from claimbench.plan.predict import decoding_inputs, predict_inputs
 
     config = {"configurations": {
         "knn": {"method": "knn"},
@@ -418,10 +419,11 @@ def test_knn_lexicon_and_rag_lexicon_read_the_code_hints_and_never_the_test_ones
         "ft-mini+lexicon": {"method": "qlora", "model": "smollm2", "prompt": "rag_lexicon",
                             "tune_decoding": {"repetition_penalty": [1.1, 1.0]}},
     }}
-    assert "hints" not in predict_inputs(config, "knn", None, "R")
-    assert predict_inputs(config, "knn+lexicon", None, "R")["hints"] == code_hints_path("test", "R")
-    assert predict_inputs(config, "ft-mini+lexicon", None, "R")["hints"] == code_hints_path("test", "R")
-    assert decoding_inputs(config, "ft-mini+lexicon", None, "R")["hints"] == code_hints_path("finetune", "R")
+    assert "hints" not in predict_inputs(config, "knn", None, Layout("R"))
+    assert predict_inputs(config, "knn+lexicon", None, Layout("R"))["hints"] == "R/retrieval/code_hints.parquet"
+    assert predict_inputs(config, "ft-mini+lexicon", None, Layout("R"))["hints"] == "R/retrieval/code_hints.parquet"
+    hints = decoding_inputs(config, "ft-mini+lexicon", None, Layout("R"))["hints"]
+    assert hints == "R/retrieval/finetune_code_hints.parquet"
 
 
 def test_long_generation_jobs_are_scheduled_before_short_ones():
@@ -429,7 +431,7 @@ def test_long_generation_jobs_are_scheduled_before_short_ones():
     decoding choice, fine-tuned predictions), other language-model jobs, and the seconds-long ones last."""
     import yaml
 
-    from claimbench import scheduling
+    from claimbench.plan import scheduling
 
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
     priority = {name: scheduling.predict_priority(config, name) for name in config["configurations"]}

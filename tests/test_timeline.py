@@ -49,3 +49,15 @@ def test_jobs_and_the_busy_share_come_from_the_log():
 def test_an_empty_log_has_no_jobs_and_no_busy_share():
     timeline = read_timeline([])
     assert timeline.jobs.empty and timeline.wall_seconds == 0 and timeline.busy_share is None
+
+
+def test_the_timeline_command_prints_the_long_jobs(tmp_path, capsys):
+    from claimbench.cli import main
+
+    log = tmp_path / "run.snakemake.log"
+    log.write_text(LOG, encoding="utf-8")
+    assert main(["timeline", str(log), "--min-seconds", "35"]) == 0
+    out = capsys.readouterr().out
+    assert "3 jobs on 2 cores: wall 1 min 0 s" in out and "cores busy 91.7% of the run" in out
+    assert "convert_model (model=smollm2)" in out and "generate_synthetic" not in out  # 30 s: under 35
+    assert main(["--root", str(tmp_path), "timeline"]) == 2  # no .snakemake/log there: one line, exit 2

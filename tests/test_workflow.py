@@ -28,16 +28,17 @@ def test_report_files_exist_and_show_this_runs_table1(smoke_run):
     table1 = pd.read_csv(smoke_run / "results/cohort/table1.csv", dtype=str, keep_default_na=False)
     for row in table1.itertuples():  # this run's values, not the paper's cited ones
         assert row.value in html, (row.characteristic, row.level, row.value)
-    for number in (1, 2, 3):  # numbered in HTML as in the PDF, in the paper's order
-        assert re.search(rf"<strong>Figure\s+{number}:</strong>\s+Paper\s+Figure\s+{number}\.", html), number
+    for number in (1, 2, 3):  # the paper's numbers, labelled as the paper's (labels.lua)
+        assert re.search(rf"<strong>Figure\s+{number}\s+\(paper\s+000\)\.</strong>", html), number
     assert "table2/&lt;configuration&gt;/&lt;component&gt;/&lt;metric&gt;" in html  # item ids and made-by lines
     assert "Appendix: audit trail" in html and re.search(r"rule\s+evaluate_summary\s+-&gt;", html)
 
 
 @pytest.mark.workflow
 def test_report_shows_table2_and_figure3(smoke_run):
-    html = (smoke_run / "results/report/report.html").read_text()
-    assert "Paper Table 2" in html and "Paper Figure 3" in html and "Fine-tuned Phi-3-medium" in html
+    html = " ".join((smoke_run / "results/report/report.html").read_text().split())  # pandoc's line wrapping undone
+    assert "Table 2 (paper 000).</strong>" in html and "Figure 3 (paper 000).</strong>" in html
+    assert "Fine-tuned Phi-3-medium" in html
     assert (smoke_run / "results/evaluation/figure3_bootstrap.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -65,7 +66,8 @@ def test_report_opens_with_the_result_computed_by_the_run(smoke_run):
     html = " ".join(unescape((smoke_run / "results/report/report.html").read_text()).split())
     evaluation = smoke_run / "results/evaluation"
     # the first section, before every other, is the result
-    assert html.index("Result: does this run reproduce") < html.index("About this report") < html.index("Paper Table 2")
+    table2 = html.index("<strong>Table 2 (paper 000).</strong>")
+    assert html.index("Result: does this run reproduce") < html.index("About this report") < table2
     headline = pd.read_csv(evaluation / "headline_f1.csv", keep_default_na=False, na_values=[""])
     metrics = pd.read_csv(evaluation / "metrics.csv")
     intervals = pd.read_csv(evaluation / "bootstrap_intervals.csv")
@@ -88,6 +90,39 @@ def test_report_opens_with_the_result_computed_by_the_run(smoke_run):
     assert set(verdicts.verdict) <= {"yes", "no", "not separable"}  # every paper row ran: all findings tested
     for row in verdicts.itertuples():
         assert row.evidence.split(";")[0] in html
+
+
+@pytest.mark.workflow
+def test_report_shows_paired_comparisons_taxonomy_and_breakdowns(smoke_run):
+    from html import unescape
+
+    import pandas as pd
+
+    from claimbench.audit.items import find_item
+
+    html = " ".join(unescape((smoke_run / "results/report/report.html").read_text()).split())
+    evaluation = smoke_run / "results/evaluation"
+    verdicts = pd.read_csv(evaluation / "ordering_verdict.csv", keep_default_na=False)
+    assert set(verdicts.verdict_nonoverlap) <= {"yes", "no", "not separable"}
+    paired = pd.read_csv(evaluation / "paired_comparisons.csv")
+    assert {"a", "b", "c", "best"} <= set(paired.finding)
+    # the paired verdict is first, the rule is stated, and the section comes before Table 2
+    assert html.index("Holds here? (paired)") < html.index("Intervals apart? (paper") < html.index("Paper Table 2")
+    assert "the 95% interval of F1(b) − F1(a) lies wholly above zero" in html
+    taxonomy = pd.read_csv(evaluation / "taxonomy.csv")
+    breakdowns = pd.read_csv(evaluation / "breakdowns.csv")
+    ran = set(pd.read_csv(evaluation / "configurations.csv").query("run").configuration)
+    assert set(taxonomy.configuration) == ran == set(breakdowns.configuration)
+    for (name, system), part in taxonomy[taxonomy.kind == "partition"].groupby(["configuration", "system"]):
+        assert part.share.sum() == pytest.approx(1.0) or part.total.iloc[0] == 0, (name, system)
+    assert "How the codes are wrong" in html and "Where each configuration fails" in html
+    assert "rows: how far their codes are from the coder" in html and "Reading:" in html  # curly quotes in HTML
+    assert "Error taxonomy, ICD-10-CM" in html  # paper 003's section
+    inputs = json.loads((smoke_run / "results/report/build/inputs.json").read_text())  # the render job's manifest
+    item = find_item("taxonomy/knn/icd10/exact/share", inputs)  # knn writes codes even at the smoke size
+    assert float(item.value) == pytest.approx(float(taxonomy.query(
+        "configuration == 'knn' and system == 'icd10' and category == 'exact'").share.iloc[0]))
+    assert find_item("breakdown/knn/training_frequency/unseen/cpt/f1", inputs).path.endswith("breakdowns.csv")
 
 
 @pytest.mark.workflow
@@ -154,7 +189,7 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
     validation split (select_decoding uses the evaluation)."""
     import yaml
 
-    from claimbench.models.finetune_plan import deep_merge
+    from claimbench.plan.finetune import deep_merge
 
     # the configurations as the smoke run merges them: config.yaml's, with the profile's overrides and additions
     config = deep_merge(yaml.safe_load((smoke_run / "config.yaml").read_text()),

@@ -15,7 +15,8 @@ import jsonschema
 import yaml
 
 from claimbench.codesets import available_fiscal_years, check_cpt_catalog, check_modifiers, missing_code_set_hint
-from claimbench.predict.settings import LLM_METHODS, model_of
+from claimbench.plan.methods import LLM_METHODS
+from claimbench.plan.predict import model_of
 
 
 class ConfigError(ValueError):

@@ -3,14 +3,14 @@ documents, and each ICD-10-CM code's counterpart for another side.
 
 Why: the training split's lexicon maps a phrase ("trigger thumb") to the codes coders gave it, and those are often
 one side's code only (M65.311, right thumb) while the note at hand is a left one (M65.312). At the default size this
-was the commonest ICD-10-CM error of the fine-tuned model and of the lexicon alone (docs/decisions.md, fourth
-session). The side comes from the note's words; the counterpart from the code set's own descriptions, so it also
+is the commonest ICD-10-CM error of the fine-tuned model and of the lexicon alone (docs/decisions.md). The side comes
+from the note's words; the counterpart from the code set's own descriptions, so it also
 gives a side code no training claim holds.
 
 - ``note_side``: "R", "L" or "B" (bilateral) from the side words of the note (right/left/bilateral, OD/OS/OU), or
   None when the note names none or right and left equally often. "left" as a verb ("a stent was left in place") is
-  not a side. On the last session's 240 training notes whose claim carries one side modifier (RT, LT or 50) it
-  agrees with that modifier in 167 of 179 (none found in 5).
+  not a side. On the default run's 240 training notes (measured 2026-12-02), of those whose claim carries one side
+  modifier (RT, LT or 50), it agrees with that modifier in 167 of 179 (none found in 5).
 - ``SideSiblings``: code -> {side: code}, from descriptions that differ only in the word right/left/bilateral
   ("Age-related nuclear cataract, right eye" / "..., left eye"). A code without such siblings maps to itself.
 """

@@ -1,7 +1,8 @@
 """The report's items (its tables' cells and its figures) by id, and where each one's value is read.
 
 An id is ``<family>/<key>/.../<column>``, e.g. ``table2/ft-medium/icd10/f1`` (configuration, component, metric),
-``table1/sex/F``, ``bootstrap/base/cpt/recall/mean``, ``training/ft-mini/hours``,
+``table1/sex/F``, ``bootstrap/base/cpt/recall/mean``, ``paired/a/base/icd10/rag/icd10/difference`` (finding, low
+configuration and component, high configuration and component), ``training/ft-mini/hours``,
 ``querybench/tiny-llama/free/0.2/icd9cm/exact_match/value``, or a figure: ``figure1``. Each family names the report input (a key of the render rule's inputs, REPORT_INPUTS)
 that holds it, so an item leads to one file and from there, through the job records, to the raw extract.
 """
@@ -48,8 +49,16 @@ TABLES = {
                                                      "names_operation")),
     "training": Table("eval_training", ("configuration",), ("hours", "trainable_params", "total_params",
                       "trainable_share", "trainable_params_paper_convention", "trainable_share_paper_convention")),
+    "paired": Table("eval_paired", ("finding", "configuration_low", "component_low", "configuration_high",
+                                    "component_high"), configuration_key=None),
+    "taxonomy": Table("eval_taxonomy", ("configuration", "system", "category"), ("n", "total", "share", "lower",
+                                                                               "upper")),
+    "breakdown": Table("eval_breakdowns", ("configuration", "view", "group", "component"),
+                       ("n", "precision", "recall", "f1")),
     "querybench": Table("querybench_summary", ("model", "mode", "temperature", "system", "metric"),
                         ("value", "ci_low", "ci_high", "n"), configuration_key=None),
+    "querybench-taxonomy": Table("querybench_taxonomy", ("model", "mode", "system", "category"),
+                                 ("n", "total", "share", "lower", "upper"), configuration_key=None),
     "querybench-exact_match": Table("querybench_exact_match", ("Source", "Model"), configuration_key=None,
                                     cited_column="Source"),
 }
@@ -57,6 +66,8 @@ FIGURES = {
     "figure1": Figure("figure1", ("token_lengths",)),
     "figure2": Figure("figure2", ("code_counts",)),
     "figure3": Figure("eval_figure3", ("eval_bootstrap_intervals",)),
+    "taxonomy-figure": Figure("eval_taxonomy_figure", ("eval_taxonomy",)),
+    "breakdowns-figure": Figure("eval_breakdowns_figure", ("eval_breakdowns",)),
     "querybench-sweep": Figure("querybench_sweep_figure", ("querybench_sweep",)),
 }
 

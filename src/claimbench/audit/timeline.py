@@ -2,9 +2,9 @@
 
 Snakemake writes every job's start (a timestamp, then ``rule <name>:`` with its ``jobid``, ``threads`` when above 1
 and ``wildcards``) and its end (a timestamp, then ``Finished jobid: N``) to ``.snakemake/log/<date>.snakemake.log``.
-From those, ``benchmarks/run_timeline.py`` prints the wall time, the job time, the share of the cores the jobs kept
-busy and when the long jobs ran: whether a run is limited by its work or by its scheduling. Timestamps have
-one-second resolution.
+From those, ``claimbench timeline`` (``format_timeline``) prints the wall time, the job time, the share of the cores
+the jobs kept busy and when the long jobs ran: whether a run is limited by its work or by its scheduling. Timestamps
+have one-second resolution.
 """
 
 from __future__ import annotations
@@ -72,6 +72,34 @@ def read_timeline(lines: Iterable[str]) -> Timeline:
     jobs["seconds"] = (jobs["end"] - jobs["start"]).dt.total_seconds() if len(jobs) else []
     jobs = jobs.sort_values(["start", "jobid"]).reset_index(drop=True)
     return Timeline(jobs, cores)
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(round(seconds % 60))} s"
+
+
+def format_timeline(timeline: Timeline, source: str | Path, min_seconds: float = 60.0) -> str:
+    """The run's wall time, job time and busy share, then every job of ``min_seconds`` or more with its start and
+    end in minutes from the run's start."""
+    jobs = timeline.jobs
+    if jobs.empty:
+        raise ValueError(f"{source}: no finished job in this log")
+    wall, busy = timeline.wall_seconds, timeline.busy_share
+    lines = [f"{source}", f"{len(jobs)} jobs on {timeline.cores} cores: wall {minutes(wall)}, job time "
+                          f"{timeline.core_seconds / 60:.1f} min (core-minutes)"]
+    if busy is not None:
+        idle = timeline.cores * wall - timeline.core_seconds
+        lines.append(f"cores busy {100 * busy:.1f}% of the run; idle {idle:.0f} core-seconds "
+                     f"(a perfect packing would save {idle / timeline.cores:.0f} s of wall time)")
+    origin = jobs["start"].min()
+    lines += ["", f"jobs of {min_seconds:g} s or more (minutes from the run's start):",
+              f"{'start':>6} {'end':>6} {'seconds':>8}  job"]
+    for job in jobs[jobs["seconds"] >= min_seconds].itertuples():
+        start = (job.start - origin).total_seconds() / 60
+        end = (job.end - origin).total_seconds() / 60
+        label = f"{job.rule} ({job.wildcards})" if job.wildcards else job.rule
+        lines.append(f"{start:6.1f} {end:6.1f} {job.seconds:8.0f}  {label}")
+    return "\n".join(lines)
 
 
 def newest_log(workdir: str | Path = ".") -> Path:

@@ -14,7 +14,9 @@ import sys
 
 import yaml
 
-from claimbench.data.ingest import Contract, ExtractError, ingest, write_rejections
+from claimbench.data.contract import Contract
+from claimbench.data.ingest import ingest, write_rejections
+from claimbench.data.readers import ExtractError
 
 
 def contract_from_config(path: str | None) -> Contract:

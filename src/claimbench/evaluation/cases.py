@@ -65,7 +65,7 @@ def gold_claim(record: dict) -> Claim:
     return Claim.from_record(plain({"icd10": record.get("icd10"), "cpt_lines": record.get("cpt_lines")}))
 
 
-def _gold_sets(claim: Claim) -> dict[str, frozenset]:
+def gold_sets(claim: Claim) -> dict[str, frozenset]:
     # Gold codes are read the way generated ones are (idempotent on clean data); a gold code the normaliser would
     # reject is kept as written, so the gold set never loses a code.
     icd = [normalize_icd10(c) or c.strip().upper() for c in claim.icd10]
@@ -101,7 +101,7 @@ def score_cases(
         parsed = parse_claim(text)
         predicted = component_sets(parsed.icd10, [(line.cpt, line.modifiers) for line in parsed.cpt_lines])
         claim = gold_claim(record)
-        gold = _gold_sets(claim)
+        gold = gold_sets(claim)
         surgery_date = str(record["surgery_date"])
         fy = int(record["fiscal_year"]) if record.get("fiscal_year") is not None else fiscal_year(surgery_date)
         year = int(surgery_date[:4])

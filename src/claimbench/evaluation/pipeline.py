@@ -18,7 +18,6 @@ from claimbench.data.io import read_encounters
 from claimbench.evaluation.bootstrap import bootstrap_configurations, bootstrap_intervals
 from claimbench.evaluation.cases import read_meta, read_predictions, score_cases
 from claimbench.evaluation.figures import figure3
-from claimbench.evaluation.selection import configuration_names, finetuned_names  # noqa: F401 (re-exported)
 from claimbench.evaluation.structure import StructureScorer
 from claimbench.evaluation.tables import all_metrics, paper_table2, per_service, table2, training_stats
 from claimbench.evaluation.validity import ReferenceSets

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from claimbench.claim import Claim, CptLine
+from claimbench.plan.grounding import DESCRIBE_KIND
 
 DIAGNOSES, PROCEDURES, PROVIDER = "Diagnoses:", "Procedures:", "Provider Name:"
 _ITEM = re.compile(r"^[ \t]*(?:[-*•][ \t]*|\d{1,3}[.)][ \t]+)?(?P<text>.*?)[ \t]*$")
@@ -167,3 +168,34 @@ def code_describers(codesets: Mapping | None = None) -> tuple[Callable, Callable
     cpt = dict(zip(catalog["cpt"].astype(str), catalog["description"].astype(str)))
     cms_files = codesets.get("icd10cm_files")
     return (lambda code, fy: icd10cm_descriptions(fy, cms_files).get(code)), (lambda code, year: cpt.get(code))
+
+
+@dataclass(frozen=True)
+class DescribeTask:
+    """The description task as fine-tuning and generation take it (claimbench.task): the model writes each diagnosis
+    and procedure line in words; rule predict then resolves the words to codes (claimbench.grounding.predict)."""
+
+    codesets: Mapping | None = None  # config ``codesets``: whose descriptions the training targets are
+    kind: str = DESCRIBE_KIND
+
+    @property
+    def shows_examples(self) -> bool:
+        return False
+
+    def prompt(self, op_note: str, examples, family: str, tokenizer) -> str:
+        return build_prompt(op_note, tokenizer)
+
+    def training_pair(self, record: Mapping, op_note: str, family: str, tokenizer, examples) -> tuple[str, str]:
+        return training_pair(record, op_note, tokenizer, self.codesets)
+
+    def parse(self, text: object):
+        """An answer once resolved to codes is a claim in the paper's layout (descriptions alone parse empty)."""
+        from claimbench.evaluation.parse import parse_claim
+
+        return parse_claim(text)
+
+
+def describe_task(settings: Mapping) -> DescribeTask:
+    """The task of a describe job or configuration (named by claimbench.plan.grounding.DESCRIBE_TASK), with its
+    settings' ``codesets``."""
+    return DescribeTask(settings.get("codesets"))

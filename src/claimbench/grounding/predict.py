@@ -47,7 +47,7 @@ def ground_records(records: list[dict], cases, resolvers: Mapping, k: int, choic
         raise ValueError(f"grounding choice {choice!r}: expected one of {CHOICES}")
     model = tokenizer = None
     if choice == "model":
-        from claimbench.models.generation import LoadSettings, load_for_inference
+        from claimbench.models.loading import LoadSettings, load_for_inference
 
         model, tokenizer = load_for_inference(model_dir, LoadSettings(**(load or {})))
     rows = {str(e): i for i, e in enumerate(cases["encounter_id"])}

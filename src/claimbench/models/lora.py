@@ -20,8 +20,11 @@ AUTO_TARGETS = "auto"
 def meta_model(config):
     """An architecture from its config on the meta device: shapes and module names, no memory, no weights."""
     from transformers import AutoModelForCausalLM
+    from transformers.modeling_utils import set_zero3_state
 
-    with torch.device("meta"):
+    # set_zero3_state: inside a DeepSpeed ZeRO-3 training process transformers would otherwise wrap the build in
+    # zero.Init, which partitions weights (and checks the training batch sizes); a meta model has nothing to partition.
+    with torch.device("meta"), set_zero3_state():
         return AutoModelForCausalLM.from_config(config)
 
 
@@ -88,10 +91,20 @@ def _n(param: torch.Tensor) -> int:
     return int(getattr(param, "ds_numel", 0) or param.numel())
 
 
-def count_base_params(config) -> int:
-    """Parameters of the dense base model (tied weights counted once), from its config alone."""
-    model = meta_model(config)
-    return sum(_n(p) for p in model.parameters())
+def trainable_count(model) -> int:
+    """Parameters that train (the adapters), counted exactly under ZeRO-3 sharding too."""
+    return sum(_n(p) for p in model.parameters() if p.requires_grad)
+
+
+def base_counts(model) -> dict:
+    """A dense (meta-device) base model's parameters (tied weights counted once), its input embedding weights and
+    its normalisation weights."""
+    return {
+        "total": sum(_n(p) for p in model.parameters()),
+        "embeddings": _n(model.get_input_embeddings().weight),
+        "norms": sum(_n(p) for mod in model.modules() if "norm" in type(mod).__name__.lower()
+                     for p in mod.parameters(recurse=False)),
+    }
 
 
 def lora_param_count(config, lora: dict) -> dict:
@@ -105,21 +118,15 @@ def lora_param_count(config, lora: dict) -> dict:
     from peft import get_peft_model
 
     model = meta_model(config)
-    total = sum(_n(p) for p in model.parameters())
-    embeddings = _n(model.get_input_embeddings().weight)
-    norms = sum(
-        _n(p) for mod in model.modules() if "norm" in type(mod).__name__.lower() for p in mod.parameters(recurse=False)
-    )
+    base = base_counts(model)
     targets = resolve_target_modules(lora.get("target_modules", AUTO_TARGETS), model)
     with torch.device("meta"):  # the adapters too: no memory, no random init
         peft_model = get_peft_model(model, build_lora_config(lora, targets))
-    trainable = sum(_n(p) for p in peft_model.parameters() if p.requires_grad)
+    trainable = trainable_count(peft_model)
     return {
         "lora": trainable,
-        "total": total,
-        "embeddings": embeddings,
-        "norms": norms,
-        "paper_convention": trainable + embeddings + norms,
+        **base,
+        "paper_convention": trainable + base["embeddings"] + base["norms"],
         "target_modules": targets,
     }
 

@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from claimbench.data.domains import domain_of, load_domains, plain_code  # noqa: F401 (load_domains re-exported)
+from claimbench.data.domains import domain_of, load_domains, plain_code
 LEVEL_LENGTHS = (3, 4, 5)  # characters kept at Levels 0, 1, 2; Level 3 keeps the whole code
 LEVELS = (0, 1, 2, 3)
 _RANGE = re.compile(r"\(([A-Z][0-9A-Z]{2})-([A-Z][0-9A-Z]{2})\)\s*$")

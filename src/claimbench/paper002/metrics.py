@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from claimbench.codesets import add_dot
+from claimbench.evaluation.breakdowns import per_code_scores  # noqa: F401 (shared with paper 000's breakdowns)
 from claimbench.evaluation.metrics import case_scores
 from claimbench.paper002.hierarchy import LEVELS, levels, normalize_code
 
@@ -225,24 +226,6 @@ def code_frequency(claims: Sequence[Mapping | None], level_number: int = 3) -> C
     for claim in claims:
         counts.update(level_sets(read_prediction(claim), level_number))
     return counts
-
-
-def per_code_scores(gold_sets: Sequence[frozenset[str]], predicted_sets: Sequence[frozenset[str]]) -> pd.DataFrame:
-    """Per-code TP/FP/FN over charts (chart-aligned code sets), support, precision, recall, F1; sorted by code."""
-    tp: Counter = Counter()
-    fp: Counter = Counter()
-    fn: Counter = Counter()
-    for gold, pred in zip(gold_sets, predicted_sets, strict=True):
-        tp.update(gold & pred)
-        fp.update(pred - gold)
-        fn.update(gold - pred)
-    rows = []
-    for code in sorted(set(tp) | set(fp) | set(fn)):
-        t, p, n = tp[code], fp[code], fn[code]
-        rows.append({"code": code, "tp": t, "fp": p, "fn": n, "support": t + n,
-                     "precision": t / (t + p) if t + p else 0.0, "recall": t / (t + n) if t + n else 0.0,
-                     "f1": 2 * t / (2 * t + p + n) if t else 0.0})
-    return pd.DataFrame(rows, columns=["code", "tp", "fp", "fn", "support", "precision", "recall", "f1"])
 
 
 def per_code_icd10(golds: Sequence[Mapping], predictions: Sequence[Mapping | None], level_number: int = 3,

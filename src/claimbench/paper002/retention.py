@@ -167,7 +167,7 @@ def score(model, tokenizer, questions: list[Question]) -> RetentionResult:
 
 def evaluate(model_dir: str | Path, qa_file: str | Path, load_settings=None) -> RetentionResult:
     """Score the model saved in ``model_dir`` on ``qa_file`` (``generation.LoadSettings`` picks device/quantization)."""
-    from claimbench.models.generation import LoadSettings, load_for_inference
+    from claimbench.models.loading import LoadSettings, load_for_inference
 
     questions = load_questions(qa_file)
     model, tokenizer = load_for_inference(model_dir, load_settings or LoadSettings())

@@ -8,14 +8,15 @@ categories (Level 0: "category-level codes").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from claimbench.evaluation.breakdowns import frequency_vs_f1, spearman  # noqa: F401 (shared with paper 000)
 from claimbench.evaluation.metrics import summarize_codes
-from claimbench.paper002.hierarchy import chapter, description, domain, load_domains
+from claimbench.data.domains import load_domains
+from claimbench.paper002.hierarchy import chapter, description, domain
 from claimbench.paper002.metrics import COMPONENTS, micro
 
 LEVEL_LABELS = {
@@ -122,28 +123,3 @@ def chapter_table(per_code: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["chapter", "title", "n_codes", "n_cases", "f1", "micro_f1"])
     out["chapter"] = out.chapter.astype("Int64")
     return out.sort_values("chapter", na_position="last").reset_index(drop=True)
-
-
-def spearman(x: pd.Series, y: pd.Series) -> float:
-    """Spearman's rank correlation: Pearson's r of the average ranks (ties share their mean rank); NaN with fewer
-    than 2 points or a constant series."""
-    if len(x) < 2:
-        return float("nan")
-    rx, ry = x.rank().to_numpy(float), y.rank().to_numpy(float)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denominator = float(np.sqrt((rx**2).sum() * (ry**2).sum()))
-    return float((rx * ry).sum()) / denominator if denominator else float("nan")
-
-
-def frequency_vs_f1(per_code: pd.DataFrame, training_counts: Mapping[str, int], min_cases: int = 10
-                    ) -> tuple[pd.DataFrame, float]:
-    """Figure 5: per code with support >= ``min_cases`` its training frequency (``metrics.code_frequency`` of the
-    training claims at the same level; 0 when never seen) and evaluation F1, and Spearman's rho between the two."""
-    eligible = per_code[per_code.support >= min_cases]
-    frame = pd.DataFrame({
-        "code": eligible.code.to_numpy(),
-        "train_count": [int(training_counts.get(code, 0)) for code in eligible.code],
-        "support": eligible.support.to_numpy(),
-        "f1": eligible.f1.to_numpy(),
-    }).sort_values(["train_count", "code"]).reset_index(drop=True)
-    return frame, spearman(frame.train_count, frame.f1)

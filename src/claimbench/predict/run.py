@@ -1,6 +1,6 @@
-"""Run one configuration over the test cases: prompts, generation (or retrieval, or the API), prediction files.
+"""Each method's run over a list of notes: prompts, generation (or retrieval, or the API), prediction files.
 
-Entry point of rule ``predict`` (scripts/predict.py): ``predict_configuration(...)``. Methods:
+``claimbench.predict.configuration.predict_configuration`` picks the method of a configuration. Methods:
 - ``base``: the base model with the paper's base prompt;
 - ``rag``: the base model with the RAG prompt holding the claims of the k nearest training notes;
 - ``qlora``: the fine-tuned model (adapter merged, results/finetune/<name>/merged) with the fine-tuned prompt;
@@ -26,13 +26,12 @@ import pandas as pd
 
 from claimbench.claim import Claim, render_claim
 from claimbench.codesets import fiscal_year
+from claimbench.plan.methods import LLM_PROMPTS
 from claimbench.predict.store import PredictionStore, model_identity, run_key
-from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, build_prompt, detect_family, messages, prompt_sha256
+from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, detect_family, messages, prompt_sha256
+from claimbench.task import task_of
 
 log = logging.getLogger(__name__)
-
-LLM_METHODS = {"base": "base", "rag": "rag", "qlora": "finetuned"}  # method -> default prompt kind
-METHODS = (*LLM_METHODS, "knn", "api")
 
 
 def select_cases(test: pd.DataFrame, n_test_cases: int | None, seed: int) -> pd.DataFrame:
@@ -144,11 +143,12 @@ def _base_meta(name: str, conf: Mapping, cases: pd.DataFrame, n_test: int) -> di
 
 def _llm_key(name: str, conf: Mapping, model_dir: str | Path) -> tuple[str, str, str]:
     """(partial-file key, prompt kind, prompt family) of an LLM configuration run."""
-    from claimbench.models.generation import GenerationSettings, LoadSettings
+    from claimbench.models.generation import GenerationSettings
+    from claimbench.models.loading import LoadSettings
 
     gen = GenerationSettings(**conf.get("generation", {}))
     load = LoadSettings(**conf.get("load", {}))
-    kind = conf.get("prompt") or LLM_METHODS[conf["method"]]
+    kind = conf.get("prompt") or LLM_PROMPTS[conf["method"]]
     family = detect_family(model_dir, conf.get("prompt_family"))
     # Batch size and device are left out of the key: batched output equals one-at-a-time output, so a rerun may
     # change the batch size, and a data-parallel rerun may place cases on other GPUs.
@@ -202,21 +202,6 @@ def case_grammars(conf: Mapping, cases: pd.DataFrame, model, tokenizer) -> tuple
     return compiled, facts
 
 
-def _prompt(kind: str, op_note: str, shown, family: str, tokenizer) -> str:
-    """The prompt of one case: paper 000's prompt kinds, paper 002's JSON task (kind ``paper002``), or the
-    description task (kind ``describe``, claimbench.grounding.describe)."""
-    if kind == "describe":
-        from claimbench.grounding.describe import build_prompt as describe_prompt
-
-        return describe_prompt(op_note, tokenizer)
-    if kind == "paper002":
-        from claimbench.paper002.task import build_prompt as json_prompt
-
-        return json_prompt(op_note, tokenizer)
-    return build_prompt(kind, op_note, examples=shown if kind in EXAMPLE_KINDS else None, family=family,
-                        tokenizer=tokenizer)
-
-
 def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Path, model_dir: str | Path,
                    examples: Mapping[str, list[str]] | None = None, shard: int | None = None, n_shards: int = 1,
                    device: str | None = None, progress: bool = True) -> tuple[PredictionStore, dict]:
@@ -227,7 +212,8 @@ def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Pat
     """
     import torch
 
-    from claimbench.models.generation import GenerationSettings, LoadSettings, generate, load_for_inference
+    from claimbench.models.generation import GenerationSettings, generate
+    from claimbench.models.loading import LoadSettings, load_for_inference
 
     gen = GenerationSettings(**conf.get("generation", {}))
     load = LoadSettings(**{**conf.get("load", {}), **({"device": device} if device else {})})
@@ -240,7 +226,8 @@ def generate_cases(name: str, conf: Mapping, cases: pd.DataFrame, out: str | Pat
     ids = [str(e) for e in cases["encounter_id"]]
     mine = ids if shard is None else ids[shard::n_shards]
     notes = dict(zip(ids, cases["op_note"]))
-    prompts = {eid: _prompt(kind, notes[eid], (examples or {}).get(eid), family, tokenizer) for eid in mine}
+    task = task_of(conf, kind)
+    prompts = {eid: task.prompt(notes[eid], (examples or {}).get(eid), family, tokenizer) for eid in mine}
     hashes = {eid: prompt_sha256(p) for eid, p in prompts.items()}
     todo = [eid for eid in mine if not store.done(eid, hashes[eid])]
     grammars, grammar_facts = None, {}
@@ -338,9 +325,15 @@ def _launch_data_parallel(name, conf, cases, out, model_dir, examples, launch) -
     run_logged(accelerate_command(launch, "claimbench.predict.worker", [job_dir / "job.json"]))
     elapsed = time.perf_counter() - started
     store.reload()
+    import torch
+
+    from claimbench.predict.data_parallel import shard_counts
+
     facts = {"model_dir": str(model_dir), "prompt": kind, "prompt_family": family, "resumed_cases": resumed,
              "elapsed_seconds": round(elapsed, 3), "generation": conf.get("generation"), "load": conf.get("load"),
-             "data_parallel_processes": int(launch.get("num_processes", 1)), "device": "cuda (data-parallel)",
+             "data_parallel_processes": int(launch.get("num_processes", 1)),
+             "shard_cases": shard_counts(out, key, [str(e) for e in cases["encounter_id"]]),  # each case once
+             "device": f"{'cuda' if torch.cuda.is_available() else 'cpu'} (data-parallel)",
              "machine": platform.processor() or platform.machine()}
     return store, facts
 

@@ -27,7 +27,7 @@ def paper_configurations() -> pd.DataFrame:
 
 
 def summarize(metas: Mapping[str, str | Path], settings: Mapping[str, Mapping]) -> pd.DataFrame:
-    """configuration -> its meta.json, and its resolved settings (claimbench.predict.settings.resolve)."""
+    """configuration -> its meta.json, and its resolved settings (claimbench.plan.predict.resolve)."""
     rows = []
     for name, path in metas.items():
         meta = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -16,15 +16,14 @@ import pandas as pd
 
 
 def main(argv: list[str] | None = None) -> int:
-    from accelerate import PartialState
-
     from claimbench.offline import set_offline_env
+    from claimbench.predict.data_parallel import process_share
     from claimbench.predict.run import generate_cases
 
     set_offline_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     job = json.loads(open((argv or sys.argv[1:])[0], encoding="utf-8").read())
-    state = PartialState()
+    state = process_share()  # rank and process count; a gloo group on CPUs
     cases = pd.read_parquet(job["cases"])
     store, _ = generate_cases(job["name"], job["conf"], cases, job["out"], job["model_dir"], job["examples"],
                               shard=state.process_index, n_shards=state.num_processes, device=str(state.device),

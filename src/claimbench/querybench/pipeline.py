@@ -108,7 +108,7 @@ def run_model(
     meta_extra: dict | None = None,
 ) -> dict:
     """Every run of one local model (free and trie modes, each temperature) over every system's sample."""
-    from claimbench.models.generation import LoadSettings, load_for_inference
+    from claimbench.models.loading import LoadSettings, load_for_inference
     from claimbench.querybench.generate import query_codes
     from claimbench.querybench.trie import CodeTrie
 

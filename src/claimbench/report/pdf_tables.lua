@@ -37,3 +37,13 @@ function Table(tbl)
   end
   return tbl
 end
+
+-- A cell that lists several items (show_table's one_per_line: spans of class "line"): one item per line, as the
+-- HTML report shows them (report.css).
+function Span(span)
+  if span.classes:includes("line") then
+    local inlines = pandoc.Inlines(span.content)
+    inlines:insert(pandoc.LineBreak())
+    return inlines
+  end
+end

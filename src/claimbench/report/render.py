@@ -3,7 +3,9 @@
 With Quarto on PATH, Quarto renders it. Without it (Quarto's installer downloads a binary, which a machine with no
 network cannot do), the same .qmd is rendered here: includes expanded, Python chunks executed in a Jupyter kernel
 (nbclient), outputs turned back into Markdown, then pandoc (pypandoc-binary) writes self-contained HTML and Typst
-source, and the ``typst`` package compiles the PDF. Chunk options honoured: ``#| fig-cap`` and ``#| echo``.
+source, and the ``typst`` package compiles the PDF. Chunk options honoured: ``#| fig-cap`` and ``#| echo``. Both
+formats label tables and figures alike (labels.lua); the HTML page brings its own stylesheet and script
+(claimbench.report.html_page).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from pathlib import Path
 import yaml
 
 from claimbench.atomic import fresh_partial, publish
+from claimbench.report import html_page
 
 INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.MULTILINE)
-FIGURE_NUMBERS = Path(__file__).with_name("figure_numbers.lua")
+LABELS = Path(__file__).with_name("labels.lua")
 PDF_TABLES = Path(__file__).with_name("pdf_tables.lua")
 CHUNK = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
@@ -127,11 +130,12 @@ def to_markdown(notebook, assets: Path) -> str:
 def _pandoc(markdown: Path, out: Path, fmt: str, meta: dict, cwd: Path) -> None:
     import pypandoc
 
-    args = ["--standalone", f"--resource-path={cwd}", "--toc"]
+    args = ["--standalone", f"--resource-path={cwd}", "--toc", f"--lua-filter={LABELS}"]
     if fmt == "html":
         args.append("--embed-resources")
-        args.append(f"--lua-filter={FIGURE_NUMBERS}")  # Typst numbers the PDF's figures itself
+        args.extend(html_page.pandoc_args(cwd))
     if fmt == "typst":
+        args.append("--variable=header-includes:#set figure(numbering: none)")  # labels.lua names them instead
         args.append("--variable=header-includes:#show figure: set block(breakable: true)")  # long tables may break
         args.append("--variable=header-includes:#show table: set text(size: 7pt)")  # wide tables fit the page
         args.append("--variable=header-includes:#show table: set par(justify: false)")  # no stretched narrow cells
