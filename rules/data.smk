@@ -1,6 +1,7 @@
 # Data: the raw extract (synthetic by default, or the user's file), its validation, and the train/validation/test
 # split. Outputs: results/data/encounters.parquet, rejected.jsonl, ingest_summary.json, split/<split>.parquet; for
-# the synthetic source also raw/synthetic_choices.jsonl (every generator choice) and raw/diagnostics.json.
+# the synthetic source also raw/synthetic_choices.jsonl (every generator choice), raw/synthetic_shifted.parquet (the
+# style-shifted notes) and raw/diagnostics.json.
 
 
 
@@ -8,6 +9,8 @@ rule generate_synthetic:
     output:
         extract=f"{RESULTS}/data/raw/synthetic_extract.parquet",
         choices=f"{RESULTS}/data/raw/synthetic_choices.jsonl",
+        # each encounter's note written again by the held-out phrasing bank (rules/style_shift.smk)
+        shifted=f"{RESULTS}/data/raw/synthetic_shifted.parquet",
         # paper 002's dataset diagnostics: code frequency, labels per document, discards by reason, domain shares,
         # note lengths (claimbench.data.diagnostics)
         diagnostics=f"{RESULTS}/data/raw/diagnostics.json",

@@ -15,7 +15,7 @@ import torch  # noqa: E402
 from claimbench.data.io import read_encounters  # noqa: E402
 from claimbench.predict.configuration import predict_configuration  # noqa: E402
 from claimbench.predict.decoding import apply_choice  # noqa: E402
-from claimbench.predict.run import select_cases  # noqa: E402
+from claimbench.data.split import select_cases  # noqa: E402
 
 smk = snakemake  # noqa: F821
 torch.set_num_threads(smk.threads)

@@ -14,7 +14,7 @@ import logging  # noqa: E402
 import torch  # noqa: E402
 
 from claimbench.data.io import read_encounters  # noqa: E402
-from claimbench.predict.run import select_cases  # noqa: E402
+from claimbench.data.split import select_cases  # noqa: E402
 from claimbench.retrieval import embed, load_embedder, load_embeddings, neighbours_table, read_index, search  # noqa
 
 torch.set_num_threads(snakemake.threads)  # noqa: F821

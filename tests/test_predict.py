@@ -15,7 +15,8 @@ from claimbench.claim import Claim, render_claim
 from claimbench.plan.layout import Layout
 from claimbench.plan.predict import resolve
 from claimbench.predict.api import ApiRefused, ChatClient, refusal_reason
-from claimbench.predict.run import example_claims, predict_api, predict_knn, select_cases
+from claimbench.data.split import select_cases
+from claimbench.predict.run import example_claims, predict_api, predict_knn
 from claimbench.predict.store import PredictionStore, partial_path
 
 SRC = Path(__file__).resolve().parents[1] / "src"

@@ -12,6 +12,8 @@ import pytest
 from _dag import dry_run_jobs, upstream
 
 TEST_SPLIT = "results/data/split/test.parquet"
+# the style-shifted notes of test encounters (rules/style_shift.smk): as blind to training as the test split
+SHIFTED_TEST = "results/data/split/test_shifted.parquet"
 # Rules that make or tune a model: their outputs, and everything that feeds them, must be blind to the test split.
 TRAINING_RULES = {"finetune", "merge_adapter", "finetune_neighbours", "select_decoding", "select_grounding_reference",
                   "select_grounding_choice"}
@@ -30,5 +32,7 @@ def test_no_training_or_tuning_job_reads_the_test_split(profile):
         if job["rule"] == "split_encounters":
             continue  # it writes the test split (with the others); reading its train/validation outputs is fine
         assert TEST_SPLIT not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads the test split"
+        assert SHIFTED_TEST not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads shifted test notes"
     # and the test split really is read downstream (the parse found the inputs at all)
     assert any(TEST_SPLIT in job["input"] for job in jobs if job["rule"] == "predict")
+    assert any(SHIFTED_TEST in job["input"] for job in jobs if job["rule"] == "predict_shifted")

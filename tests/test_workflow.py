@@ -43,6 +43,19 @@ def test_report_shows_table2_and_figure3(smoke_run):
 
 
 @pytest.mark.workflow
+def test_report_shows_every_configuration_on_normal_and_style_shifted_notes(smoke_run):
+    import pandas as pd
+
+    html = (smoke_run / "results/report/report.html").read_text()
+    assert re.search(r"Style\s+shift:\s+the\s+same\s+encounters\s+in\s+another\s+phrasing", html)  # pandoc wraps lines
+    assert "ICD-10-CM shifted" in html and "style_shift/&lt;configuration&gt;" in html
+    table = pd.read_csv(smoke_run / "results/evaluation/style_shift.csv")
+    ran = pd.read_csv(smoke_run / "results/evaluation/configurations.csv")
+    assert set(table["configuration"]) == set(ran.loc[ran["run"], "configuration"])
+    assert set(table["notes"]) == {"normal", "shifted", "drop"} and (table["n_cases"] == 3).all()
+
+
+@pytest.mark.workflow
 def test_report_has_query_benchmark(smoke_run):
     html = (smoke_run / "results/report/report.html").read_text()
     assert "Code querying (paper 003" in html and "GPT-4 (Nov)" in html and "tiny-llama + trie" in html
@@ -208,9 +221,11 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
         assert rules <= {"evaluate_cases", "evaluate_summary", "evaluate_bootstrap", "evaluate_figure3",
                          "evaluate_verdict", "evaluate_training", "case_browser", "render_report", "all",
                          "select_decoding", "predict", "predictions_summary",
+                         # the style-shift check scores the shifted notes with the same evaluation
+                         "predict_shifted", "evaluate_cases_shifted", "evaluate_style_shift",
                          # paper 002's evaluation scores charts with the same case metrics
                          "paper002_evaluate", "paper002_figures"}, rules
-        for rule in ("select_decoding", "predict"):  # only where the evaluation chooses the decoding settings
+        for rule in ("select_decoding", "predict", "predict_shifted"):  # only where the evaluation chooses decoding
             assert {wildcards for r, wildcards in planned if r == rule} <= {f"configuration={name}" for name in tuned}
     finally:
         metrics.write_text(original)
@@ -226,7 +241,7 @@ def test_trace_reaches_the_raw_extract_from_every_table_and_figure(smoke_run):
     for item in audit.items():
         families.setdefault(item.id.split("/", 1)[0], item)
     assert {"table1", "table2", "bootstrap", "training", "figure1", "figure2", "figure3",
-            "querybench-exact_match", "querybench-sweep"} <= set(families)
+            "querybench-exact_match", "querybench-sweep", "style_shift", "figure-style-shift"} <= set(families)
     for family, item in families.items():
         _, nodes = audit.trace(item.id)
         for node in nodes:

@@ -59,6 +59,7 @@ TABLES = {
                         ("value", "ci_low", "ci_high", "n"), configuration_key=None),
     "querybench-taxonomy": Table("querybench_taxonomy", ("model", "mode", "system", "category"),
                                  ("n", "total", "share", "lower", "upper"), configuration_key=None),
+    "style_shift": Table("eval_style_shift", ("configuration", "component", "notes"), ("f1", "n_cases")),
     "querybench-exact_match": Table("querybench_exact_match", ("Source", "Model"), configuration_key=None,
                                     cited_column="Source"),
 }
@@ -69,6 +70,7 @@ FIGURES = {
     "taxonomy-figure": Figure("eval_taxonomy_figure", ("eval_taxonomy",)),
     "breakdowns-figure": Figure("eval_breakdowns_figure", ("eval_breakdowns",)),
     "querybench-sweep": Figure("querybench_sweep_figure", ("querybench_sweep",)),
+    "figure-style-shift": Figure("eval_style_shift_figure", ("eval_style_shift",)),
 }
 
 

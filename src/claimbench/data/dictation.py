@@ -2,9 +2,12 @@
 sections, abbreviations, lists inside prose, and lengths from a terse brief note to a long narrative.
 
 The writer only lays out what the generator decided (claimbench.data.synthetic): it never drops or invents a coded
-mention, and it writes every coded phrase exactly as given (abbreviations touch boilerplate only), so that the
-generator can find each label's evidence afterwards with ``find_evidence``. Headings, boilerplate and layout weights
-live in the ``dictation`` section of ``coding_policy.yaml``.
+mention, and it writes every coded phrase exactly as given — the generator has already chosen each phrase's surface
+form from its phrasing bank (claimbench.data.phrasing) — so that the generator can find each label's evidence
+afterwards with ``find_evidence``. Abbreviations and the bank's prose rewrites touch boilerplate only. The bank also
+words the modifier facts (side, assistant, return to the OR, prolonged work), tells diagnoses in a sentence instead of
+a labelled line, names procedures in the technique paragraph, and gives headings and how they meet their text.
+Headings, boilerplate and layout weights live in the ``dictation`` section of ``coding_policy.yaml``.
 """
 
 from __future__ import annotations
@@ -13,10 +16,18 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from claimbench.data.phrasing import PhrasingBank, load_bank
+
 SIDE_WORDS = {"R": ("right", "right-sided", "R"), "L": ("left", "left-sided", "L"), "B": ("bilateral", "both sides")}
 EYE_WORDS = {"R": ("right eye", "OD", "right"), "L": ("left eye", "OS", "left"), "B": ("both eyes", "OU")}
-ASSISTANT_ROLES = {"80": "assistant surgeon", "82": "assistant surgeon (no qualified resident available)",
-                   "AS": "physician assistant"}
+ASSISTANT_ROLES = {"80": ["assistant surgeon"], "82": ["assistant surgeon (no qualified resident available)"],
+                   "AS": ["physician assistant"]}
+RETURN_SENTENCES = ["The patient underwent surgery {weeks} weeks ago and returns now for {reason}.",
+                    "This is a return to the operating room {weeks} weeks after the index operation, for {reason}."]
+PROLONGED_SENTENCES = ["Dense adhesions from prior surgery and the patient's body habitus added approximately 60 minutes "
+                       "to the case.",
+                       "The procedure was substantially prolonged by extensive adhesiolysis, about 75 additional minutes."]
+EYE_ABBREVIATIONS = ("OD", "OS", "OU")
 CONSENT = ["Risks, benefits and alternatives were discussed and informed consent was obtained.",
            "After discussion of the risks and alternatives the patient elected to proceed.",
            "Consent was signed after a discussion of risks including bleeding and infection."]
@@ -59,9 +70,11 @@ def find_evidence(lines: list[str], phrase: str) -> tuple[int, str] | None:
     return None
 
 
-def section(heading: str, content: str) -> str:
+def section(heading: str, content: str, separator: str = ": ") -> str:
     """``HEADING: content``; a list on its own lines starts on the line after the heading."""
-    return f"{heading}:{'' if content.startswith(chr(10)) else ' '}{content}"
+    if content.startswith("\n"):
+        return f"{heading}{separator.rstrip() or ':'}{content}"
+    return f"{heading}{separator}{content}"
 
 
 def join_words(items: list[str]) -> str:
@@ -71,10 +84,14 @@ def join_words(items: list[str]) -> str:
 class NoteWriter:
     """Writes one note per call from a seeded ``random.Random`` shared with the generator."""
 
-    def __init__(self, dictation: dict, procedures: dict, rng: random.Random):
+    def __init__(self, dictation: dict, procedures: dict, rng: random.Random, bank: PhrasingBank | None = None):
         self.d = dictation
         self.procedures = procedures
         self.r = rng
+        self.bank = bank or load_bank("plain")
+        self.headings = self.bank.headings(dictation["headings"])
+        self.titles = self.bank.sentences("titles", dictation["titles"])
+        self.separators = self.bank.sentences("heading_separators", [": "])
         self._abbreviations = [
             (re.compile(r"(?<![\w/])" + re.escape(long) + (r"(?!\w)" if long[-1].isalnum() else "")), short)
             for long, short in dictation["abbreviations"].items()
@@ -87,7 +104,10 @@ class NoteWriter:
         return self.r.random() < p
 
     def _h(self, key: str) -> str:
-        return self._pick(self.d["headings"][key])
+        return self._pick(self.headings[key])
+
+    def _section(self, key: str, content: str) -> str:
+        return section(self._h(key), content, self._pick(self.separators))
 
     def _some(self, pool: list[str]) -> list[str]:
         """One or two sentences of a boilerplate pool (long notes vary in how much they say)."""
@@ -104,15 +124,16 @@ class NoteWriter:
     def side_phrase(self, cpt: str, side: str | None) -> str:
         if side is None:
             return ""
-        words = EYE_WORDS if self.procedures[cpt].get("site") == "eye" else SIDE_WORDS
-        return self._pick(words[side])
+        if self.procedures[cpt].get("site") == "eye":
+            return self._pick(self.bank.words("eyes", EYE_WORDS)[side])
+        return self._pick(self.bank.words("sides", SIDE_WORDS)[side])
 
     def _proc_phrase(self, proc: dict, with_side: bool) -> str:
         side = self.side_phrase(proc["cpt"], proc["side"]) if with_side else ""
         name = proc["name"]
         if not side:
             return name
-        if side in ("OD", "OS", "OU"):
+        if side.replace(".", "") in EYE_ABBREVIATIONS:
             return f"{name}, {side}"
         return self._pick([f"{side} {name}", f"{name}, {side}", f"{name} ({side})"])
 
@@ -143,9 +164,8 @@ class NoteWriter:
         if not f.return_:
             return ""
         weeks = self.r.randint(1, 8)
-        reason = self._pick(f.return_["reason"])
-        return self._pick([f"The patient underwent surgery {weeks} weeks ago and returns now for {reason}.",
-                           f"This is a return to the operating room {weeks} weeks after the index operation, for {reason}."])
+        reason = self.bank.prose(self._pick(f.return_["reason"]), self.r)
+        return self._pick(self.bank.sentences("return_sentences", RETURN_SENTENCES)).format(weeks=weeks, reason=reason)
 
     def _body(self, f: NoteFacts, extent: str, abbreviate: float) -> list[list[str]]:
         """The description's sentences in three parts (setup, the procedures' own steps, closing): the steps trimmed
@@ -175,17 +195,19 @@ class NoteWriter:
                 steps = steps[: 1 if self._chance(0.6) else 2]
             elif extent == "standard" and not self._chance(0.7):
                 steps = steps[: max(1, len(steps) - 1)]
-            out.extend(steps)
+            if self._chance(self.bank.chance("procedure_prose_p")):  # the operation named in the narrative too
+                out.append(self._pick(self.bank.sentences("procedure_sentences", [])).format(proc=proc["name"]))
+            out.extend(self.bank.prose(step, self.r) for step in steps)
         if f.increased:
-            out.append(self._pick(["Dense adhesions from prior surgery and the patient's body habitus added approximately 60 minutes to the case.",
-                                   "The procedure was substantially prolonged by extensive adhesiolysis, about 75 additional minutes."]))
+            out.append(self._pick(self.bank.sentences("prolonged_sentences", PROLONGED_SENTENCES)))
         closing = len(out)
         if extent == "long":
             for pool in ("hemostasis", "closure", "dressing", "counts", "wakeup"):
                 out.extend(self._some(pools[pool]))
         elif extent == "standard" or self._chance(0.5):
             out.append(self._pick(ENDING))
-        out = [self._abbreviate(s, abbreviate) for s in out]
+        out = [self._abbreviate(s if setup <= i < closing else self.bank.prose(s, self.r), abbreviate)
+               for i, s in enumerate(out)]
         return [out[:setup], out[setup:closing], out[closing:]]
 
     # -- the note ----------------------------------------------------------------------------------------------------
@@ -208,7 +230,8 @@ class NoteWriter:
         s["procedure" if len(procs) == 1 else "procedures"] = self._list(procs, inline_lists)
         s["surgeon"] = f.surgeon
         if f.assistant and "assistant" not in f.omitted:
-            s["assistant"] = f"{f.assistant['name']}, {ASSISTANT_ROLES[f.assistant['modifier']]}"
+            role = self._pick(self.bank.words("assistant_roles", ASSISTANT_ROLES)[f.assistant["modifier"]])
+            s["assistant"] = f"{f.assistant['name']}, {role}"
         elif not f.assistant and self._chance(0.6):
             s["assistant"] = pick(["None", "none", "Resident physician only"])
         s["anesthesia"] = pick(self.d["anesthesia"])
@@ -227,9 +250,20 @@ class NoteWriter:
             s["nursing"] = "; ".join(f.nursing) + "."
         return s
 
-    def _indication(self, f: NoteFacts, history_inline: bool, inline_lists: bool, abbreviate: float) -> str:
+    def _dx_in_prose(self, f: NoteFacts, s: dict[str, str]) -> str:
+        """With the bank's chance, the diagnoses told in a sentence of the indication instead of their labelled line."""
+        if "preop_dx" not in s or not self._chance(self.bank.chance("dx_sentence_p")):
+            return ""
+        del s["preop_dx"]
+        return self._pick(self.bank.sentences("dx_sentences", [])).format(
+            dx=join_words(list(f.indications) + list(f.header_findings)))
+
+    def _indication(self, f: NoteFacts, history_inline: bool, inline_lists: bool, abbreviate: float,
+                     s: dict[str, str] | None = None) -> str:
         person = self._person(f)
         parts = [f"The {person} is a {f.age}-year-old with {f.indications[0]}."]
+        if s is not None:
+            parts.append(self._dx_in_prose(f, s))
         if history_inline:
             parts.append(self._history_sentence(f, inline_lists))
         parts.append(self._return_sentence(f))
@@ -237,7 +271,7 @@ class NoteWriter:
         return " ".join(p for p in parts if p)
 
     def _titled(self, f: NoteFacts, title: str | None = None) -> list[str]:
-        lines = [title or self._pick(self.d["titles"])]
+        lines = [title or self._pick(self.titles)]
         lines.append(self._pick([f"Date of service: {f.date}", f"DOS: {f.date}", f"Date: {f.date}"]))
         if self._chance(0.8):
             lines.append(f"Service: {f.service}")
@@ -250,7 +284,7 @@ class NoteWriter:
         history_inline = not self._chance(0.3)
         if not history_inline and f.history:
             s["history"] = join_words(f.history) + "."
-        s["indications"] = self._indication(f, history_inline, False, abbreviate)
+        s["indications"] = self._indication(f, history_inline, False, abbreviate, s)
         s["description"] = " ".join(sum(self._body(f, "standard", abbreviate), []))
         order_name = self._pick(["diagnoses_first", "staff_first", "indications_first"])
         dx = ["preop_dx", "postop_dx", "procedure", "procedures"]
@@ -259,7 +293,7 @@ class NoteWriter:
         tail = ["description", "findings", "ebl", "specimens", "complications", "disposition"]
         order = {"diagnoses_first": dx + staff + story + tail, "staff_first": staff + dx + story + tail,
                  "indications_first": story + dx + staff + tail}[order_name]
-        sections = [section(self._h(key), s[key]) for key in order if key in s]
+        sections = [self._section(key, s[key]) for key in order if key in s]
         return "\n".join(self._titled(f)) + "\n\n" + "\n\n".join(sections) + "\n", {"order": order_name}
 
     def _brief(self, f: NoteFacts) -> tuple[str, dict]:
@@ -280,7 +314,11 @@ class NoteWriter:
         if self._chance(0.5):  # the indication first, as some surgeons dictate it
             order.insert(0, order.pop(order.index("indications")))
         lines = [self._pick(["Brief Op Note", "Op Note", "BRIEF OPERATIVE NOTE"]), f"DOS {f.date}"]
-        lines += [section(self.d["brief_headings"][key], s[key]) for key in order if key in s]
+        if self.bank.spec.get("headings"):  # a bank with headings of its own replaces the brief note's too
+            lines += [self._section(key, s[key]) for key in order if key in s]
+        else:
+            lines += [section(self.d["brief_headings"][key], s[key], self._pick(self.separators))
+                      for key in order if key in s]
         return "\n".join(lines) + "\n", {"order": "indication_first" if order[0] == "indications" else "header_first"}
 
     def _dictated(self, f: NoteFacts) -> tuple[str, dict]:
@@ -289,18 +327,18 @@ class NoteWriter:
         abbreviate = 0.6
         s = self._common(f, inline_lists=True)
         end = lambda text: text if text.endswith(".") else text + "."  # noqa: E731
+        story = self._indication(f, True, True, abbreviate, s)
         head = ["preop_dx", "postop_dx", "procedure", "procedures", "surgeon", "assistant", "anesthesia"]
-        paragraphs = [" ".join(f"{self._h(key)}: {end(s[key])}" for key in head if key in s)]
-        story = self._indication(f, True, True, abbreviate)
+        paragraphs = [" ".join(self._section(key, end(s[key])) for key in head if key in s)]
         for key in ("social", "nursing"):
             if key in s:
-                story += f" {self._h(key)}: {s[key]}"
-        paragraphs.append(f"{self._h('indications')}: {story}")
-        paragraphs.append(f"{self._h('description')}: " + " ".join(sum(self._body(f, "standard", abbreviate), [])))
+                story += " " + self._section(key, s[key])
+        paragraphs.append(self._section("indications", story))
+        paragraphs.append(self._section("description", " ".join(sum(self._body(f, "standard", abbreviate), []))))
         closing = ["findings", "ebl", "specimens", "complications", "disposition"]
-        paragraphs.append(" ".join(f"{self._h(key)}: {end(s[key])}" for key in closing if key in s))
+        paragraphs.append(" ".join(self._section(key, end(s[key])) for key in closing if key in s))
         separator = self._pick(["\n\n", "\n"])
-        return self._pick(self.d["titles"]) + "\n" + separator.join(paragraphs) + "\n", {"order": "run_together"}
+        return self._pick(self.titles) + "\n" + separator.join(paragraphs) + "\n", {"order": "run_together"}
 
     def _narrative(self, f: NoteFacts) -> tuple[str, dict]:
         """A long report: separate history, social and nursing sections, the technique in several paragraphs with
@@ -312,12 +350,12 @@ class NoteWriter:
             s["history"] = join_words(f.history) + "."
         s.setdefault("social", self._pick(["Noncontributory.", "Reviewed and noncontributory."]))
         workup = [self._abbreviate(x, abbreviate) for x in self._some(pools["workup"]) + self._some(pools["counseling"])]
-        s["indications"] = " ".join([self._indication(f, False, False, abbreviate)] + workup)
+        s["indications"] = " ".join([self._indication(f, False, False, abbreviate, s)] + workup)
         s["description"] = "\n".join(" ".join(part) for part in self._body(f, "long", abbreviate) if part)
         s["plan"] = " ".join(self.r.sample(pools["plan"], self.r.randint(2, len(pools["plan"]))))
         order = ["preop_dx", "postop_dx", "procedure", "procedures", "surgeon", "assistant", "anesthesia", "indications",
                  "history", "social", "nursing", "description", "findings", "ebl", "specimens", "complications",
                  "disposition", "plan"]
-        sections = [section(self._h(key), s[key]) for key in order if key in s]
+        sections = [self._section(key, s[key]) for key in order if key in s]
         sections.append(self._pick(pools["attestation"]))
         return "\n".join(self._titled(f)) + "\n\n" + "\n\n".join(sections) + "\n", {"order": "narrative"}

@@ -35,3 +35,12 @@ def assign_splits(frame: pd.DataFrame, fractions: dict[str, float], seed: int) -
     ordered = base.assign(_tie=tie_break).sort_values(["surgery_date", "_tie"], kind="stable")
     labels = np.asarray(SPLITS)[deal(len(ordered), tuple(fractions[name] for name in SPLITS))]
     return pd.Series(labels, index=ordered.index).reindex(frame.index)
+
+
+def select_cases(test: pd.DataFrame, n_test_cases: int | None, seed: int) -> pd.DataFrame:
+    """The test cases to predict: all, or a seeded sample of ``n_test_cases`` kept in test-split order."""
+    if n_test_cases is None or n_test_cases >= len(test):
+        return test.reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(test), size=int(n_test_cases), replace=False))
+    return test.iloc[rows].reset_index(drop=True)

@@ -30,6 +30,7 @@ import yaml
 
 from claimbench import codesets
 from claimbench.data.dictation import NoteFacts, NoteWriter, find_evidence
+from claimbench.data.phrasing import load_bank
 
 POLICY_FILE = Path(__file__).with_name("coding_policy.yaml")
 SIDES = ("R", "L", "B")
@@ -63,6 +64,8 @@ class SyntheticSettings:
     assistant_rate: float = 0.25
     return_rate: float = 0.04
     omission_rate: float = 0.08
+    phrasing: str = "training"  # the bank that writes the extract (claimbench.data.phrasing)
+    shifted_phrasing: str = "held_out"  # the bank that writes each encounter's style-shifted note
     seed: int = 0
 
     @classmethod
@@ -144,7 +147,15 @@ class Generator:
         self.rng = np.random.default_rng(settings.seed)
         self.r = random.Random(settings.seed)
         self._options: dict = {}
-        self.writer = NoteWriter(self.policy.raw["dictation"], self.policy.procedures, self.r)
+        self.bank = load_bank(settings.phrasing)
+        self.writer = NoteWriter(self.policy.raw["dictation"], self.policy.procedures, self.r, self.bank)
+        # The style-shifted note of each encounter is written by a second writer with its own Random, reseeded per
+        # encounter: the extract is the same whether or not shifted notes are written.
+        self.shift_r = random.Random()
+        self.shift_bank = load_bank(settings.shifted_phrasing)
+        self.shift_writer = NoteWriter(self.policy.raw["dictation"], self.policy.procedures, self.shift_r,
+                                       self.shift_bank)
+        self.shifted: list[dict] = []  # {encounter_id, op_note, icd10_evidence} per encounter, filled by generate
         self.surgeons = {
             service: [f"{self._pick(LAST_NAMES)}, {self._pick(FIRST_NAMES)} MD" for _ in range(4)]
             for service in self.policy.services
@@ -185,6 +196,7 @@ class Generator:
         female = self.rng.random(n) < self.s.female_share
         valid_by_fy: dict[int, frozenset[str]] = {}
         records, choices = [], []
+        self.shifted = []
         for i in range(n):
             service = services[service_idx[i]]
             year = years[year_idx[i]]
@@ -277,19 +289,18 @@ class Generator:
         omitted = [s for s in ("assistant", "findings", "specimens", "side_in_header", "postop_dx") if self._chance(self.s.omission_rate)]
         # a documentation gap: the note leaves out the mention of a billed label (never the primary indication)
         unwritten = {c["phrase"] for c in candidates[1:] if c["phrase"] and self._chance(self.s.omission_rate)}
-        facts = NoteFacts(
-            service=service, age=age, sex=sex, date=date.isoformat(), procedures=procedures,
-            indications=[c["phrase"] for c in candidates if c["why"].startswith("indication") and c["phrase"]
-                         and c["phrase"] not in unwritten] or ["the documented condition"],
-            header_findings=[f["phrase"] for f in findings if f["section"] == "header" and f["phrase"] not in unwritten],
-            history=[m["phrase"] for m in mentioned + [f for f in findings if f["section"] == "history"]
-                     if m["phrase"] not in unwritten] + history,
-            social=[f["phrase"] for f in findings if f["section"] == "social" and f["phrase"] not in unwritten],
-            nursing=[f["phrase"] for f in findings if f["section"] == "nursing" and f["phrase"] not in unwritten],
-            surgeon=surgeon, assistant=assistant, return_=return_, increased=increased, omitted=omitted,
-        )
-        note, layout = self.writer.write(facts)
-        labels, discarded = resolve_labels(candidates, note)
+        content = dict(service=service, age=age, sex=sex, date=date.isoformat(), surgeon=surgeon, assistant=assistant,
+                       return_=return_, increased=increased, omitted=omitted)
+        mentions = dict(procedures=procedures, candidates=candidates, findings=findings, mentioned=mentioned,
+                        history=history, unwritten=unwritten)
+        surface = surface_forms(self.bank, self.r)
+        note, layout = self.writer.write(note_facts(content, mentions, surface))
+        labels, discarded = resolve_labels(candidates, note, surface)
+        self.shift_r.seed(f"{self.s.seed}:{encounter_id}:shifted")
+        shifted_surface = surface_forms(self.shift_bank, self.shift_r)
+        shifted_note, _ = self.shift_writer.write(note_facts(content, mentions, shifted_surface))
+        self.shifted.append({"encounter_id": encounter_id, "op_note": shifted_note,
+                             "icd10_evidence": shifted_evidence(labels, shifted_note, shifted_surface)})
         for line, proc_line in zip(lines, self._line_procedures(procedures, lines)):
             line["rationale"] = cpt_rationale(proc_line["name"], line, surgeon)
         record = {
@@ -379,11 +390,60 @@ class Generator:
                     lines.append({**line, "provider": assistant["name"], "modifiers": order_modifiers(mods)})
         return lines
 
-def resolve_labels(candidates: list[dict], note: str) -> tuple[list[dict], list[dict]]:
+def surface_forms(bank, r: random.Random):
+    """A note's phrase -> surface form function: each policy phrase gets one form from the bank, drawn on its first
+    use, so a finding named in the header and again in the history reads the same in both places."""
+    chosen: dict[str, str] = {}
+
+    def surface(phrase: str) -> str:
+        if phrase not in chosen:
+            chosen[phrase] = bank.surface(phrase, r)
+        return chosen[phrase]
+
+    return surface
+
+
+def note_facts(content: dict, mentions: dict, surface) -> NoteFacts:
+    """What the note documents, every coded mention and procedure name in its surface form (``surface``); mentions
+    the generator left unwritten (a documentation gap) are not in it."""
+    unwritten = mentions["unwritten"]
+    findings = mentions["findings"]
+
+    def written(items: list[dict]) -> list[str]:
+        return [surface(item["phrase"]) for item in items if item["phrase"] and item["phrase"] not in unwritten]
+
+    indications = [c for c in mentions["candidates"] if c["why"].startswith("indication")]
+    return NoteFacts(
+        procedures=[{**proc, "name": surface(proc["name"])} for proc in mentions["procedures"]],
+        indications=written(indications) or ["the documented condition"],
+        header_findings=written([f for f in findings if f["section"] == "header"]),
+        history=written(mentions["mentioned"] + [f for f in findings if f["section"] == "history"])
+        + mentions["history"],
+        social=written([f for f in findings if f["section"] == "social"]),
+        nursing=written([f for f in findings if f["section"] == "nursing"]),
+        **content,
+    )
+
+
+def shifted_evidence(labels: list[dict], note: str, surface) -> list[dict]:
+    """The evidence of the same labels in the encounter's style-shifted note (every label the extract kept is
+    written there too, in the other bank's form: a label not found is a generator fault, never skipped)."""
+    lines = note.split("\n")
+    evidence = []
+    for label in labels:
+        found = find_evidence(lines, surface(label["phrase"]))
+        if found is None:
+            raise AssertionError(f"style-shifted note lost the evidence of {label['code']} ({label['phrase']!r})")
+        evidence.append({"code": label["code"], "line": found[0], "text": found[1]})
+    return evidence
+
+
+def resolve_labels(candidates: list[dict], note: str, surface=lambda phrase: phrase) -> tuple[list[dict], list[dict]]:
     """(labels kept, each with its evidence {line, text}; labels discarded, each with its reason), in candidate order.
 
-    A label is kept when it has a code valid in the fiscal year and its phrase is written in the note (the first
-    line that has it, whole words, any case); a code already kept is not repeated."""
+    A label is kept when it has a code valid in the fiscal year and its phrase, in the surface form the note wrote
+    (``surface``), is in the note (the first line that has it, whole words, any case); a code already kept is not
+    repeated. ``phrase`` stays the policy's wording; ``written`` is the note's."""
     lines = note.split("\n")
     kept, discarded = [], []
     for candidate in candidates:
@@ -392,10 +452,10 @@ def resolve_labels(candidates: list[dict], note: str) -> tuple[list[dict], list[
             reason = "no_valid_code_in_fiscal_year"
         elif candidate["code"] in [k["code"] for k in kept]:
             reason = "duplicate_code"
-        elif (found := find_evidence(lines, candidate["phrase"])) is None:
+        elif (found := find_evidence(lines, surface(candidate["phrase"]))) is None:
             reason = "no_evidence_in_note"
         if found:
-            kept.append({**candidate, "evidence": {"line": found[0], "text": found[1]}})
+            kept.append({**candidate, "written": found[1], "evidence": {"line": found[0], "text": found[1]}})
         else:
             discarded.append({**candidate, "reason": reason})
     return kept, discarded
@@ -417,4 +477,13 @@ def order_modifiers(mods: list[str]) -> list[str]:
 
 def generate_extract(settings: SyntheticSettings, cpt_catalog_path=None,
                      icd10cm_files: dict | None = None) -> tuple[list[dict], list[dict]]:
-    return Generator(settings, Policy(cpt_catalog_path=cpt_catalog_path), icd10cm_files).generate()
+    return generate_extract_and_shift(settings, cpt_catalog_path, icd10cm_files)[:2]
+
+
+def generate_extract_and_shift(settings: SyntheticSettings, cpt_catalog_path=None,
+                               icd10cm_files: dict | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+    """(records, choices, style-shifted notes): each encounter's note written again by ``settings.shifted_phrasing``,
+    as ``{encounter_id, op_note, icd10_evidence}`` (same gold codes; claimbench.data.shift makes the test set)."""
+    generator = Generator(settings, Policy(cpt_catalog_path=cpt_catalog_path), icd10cm_files)
+    records, choices = generator.generate()
+    return records, choices, generator.shifted

@@ -38,7 +38,8 @@ def select_decoding(name: str, conf: Mapping, validation: pd.DataFrame, model_di
     from claimbench.evaluation.cases import read_predictions, score_cases
     from claimbench.evaluation.metrics import summarize_codes
     from claimbench.evaluation.validity import ReferenceSets
-    from claimbench.predict.run import predict_llm, select_cases
+    from claimbench.data.split import select_cases
+    from claimbench.predict.run import predict_llm
 
     cases = select_cases(validation, n_cases, seed)  # the same seeded sampling as the test cases
     codesets = dict(codesets or {})

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from claimbench.claim import Claim, render_claim
@@ -32,15 +31,6 @@ from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, detect_family, message
 from claimbench.task import task_of
 
 log = logging.getLogger(__name__)
-
-
-def select_cases(test: pd.DataFrame, n_test_cases: int | None, seed: int) -> pd.DataFrame:
-    """The test cases to predict: all, or a seeded sample of ``n_test_cases`` kept in test-split order."""
-    if n_test_cases is None or n_test_cases >= len(test):
-        return test.reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(test), size=int(n_test_cases), replace=False))
-    return test.iloc[rows].reset_index(drop=True)
 
 
 def example_claims(neighbours: Mapping[str, list[str]], train: pd.DataFrame) -> dict[str, list[str]]:

@@ -1,0 +1,87 @@
+"""The style-shift table and figure: F1 on normal and shifted notes over the same encounters, the drop, the report's
+display and item ids."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from claimbench.audit.items import report_items
+from claimbench.evaluation.metrics import COMPONENTS
+from claimbench.evaluation.style_shift import (
+    style_shift_display,
+    style_shift_figure,
+    style_shift_table,
+    summarize_style_shift,
+)
+
+
+def cases(ids, score):
+    """Scored cases as rule evaluate_cases writes them: every component with precision = recall = ``score[eid]``."""
+    rows = []
+    for eid in ids:
+        row = {"encounter_id": eid}
+        for component in (*COMPONENTS, "modifier_set"):
+            row.update({f"{component}_precision": score[eid], f"{component}_recall": score[eid],
+                        f"{component}_full_match": score[eid] == 1.0, f"gold_{component}": ["x"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def frames():
+    normal = {"knn": cases(["E1", "E2", "E3", "E4"], {"E1": 1.0, "E2": 0.5, "E3": 0.0, "E4": 0.0}),
+              "reader": cases(["E1", "E2", "E3", "E4"], {"E1": 1.0, "E2": 1.0, "E3": 1.0, "E4": 1.0})}
+    shifted = {"knn": cases(["E1", "E2"], {"E1": 0.5, "E2": 0.0}),
+               "reader": cases(["E1", "E2"], {"E1": 1.0, "E2": 1.0})}
+    return normal, shifted
+
+
+def test_normal_f1_is_over_the_shifted_cases_only_and_drop_is_the_difference(frames):
+    normal, shifted = frames
+    table = style_shift_table(normal, shifted, ["knn", "reader", "not-run"])
+    f1 = table.set_index(["configuration", "component", "notes"])["f1"]
+    assert f1["knn", "icd10", "normal"] == pytest.approx(0.75)  # E1, E2 only (E3, E4 were not shifted)
+    assert f1["knn", "icd10", "shifted"] == pytest.approx(0.25)
+    assert f1["knn", "icd10", "drop"] == pytest.approx(0.5)
+    assert f1["reader", "cpt", "drop"] == pytest.approx(0.0)
+    assert set(table["configuration"]) == {"knn", "reader"}  # a configuration that did not run has no rows
+    assert (table["n_cases"] == 2).all()
+
+
+def test_display_has_one_row_per_configuration_with_signed_drops(frames):
+    display = style_shift_display(style_shift_table(*frames, ["knn", "reader"]))
+    assert display["Configuration"].tolist() == ["knn", "reader"]
+    row = display.iloc[0]
+    assert row["ICD-10-CM normal"] == "0.75" and row["ICD-10-CM shifted"] == "0.25"
+    assert row["ICD-10-CM drop"] == "+0.50"
+    assert style_shift_display(style_shift_table({}, {}, [])).columns.tolist() == ["Configuration"]
+
+
+def test_rule_step_writes_table_figure_and_items(tmp_path, frames):
+    normal, shifted = frames
+    paths = {}
+    for name in ("knn", "reader", "api"):
+        paths[name] = {"normal": tmp_path / f"{name}.normal.parquet", "shifted": tmp_path / f"{name}.shifted.parquet",
+                       "meta": tmp_path / f"{name}.meta.json"}
+        if name in normal:
+            normal[name].to_parquet(paths[name]["normal"])
+            shifted[name].to_parquet(paths[name]["shifted"])
+        paths[name]["meta"].write_text(json.dumps({"configuration": name, "run": name != "api"}))
+    table = summarize_style_shift({n: str(p["normal"]) for n, p in paths.items()},
+                                  {n: str(p["shifted"]) for n, p in paths.items()},
+                                  {n: str(p["meta"]) for n, p in paths.items()},
+                                  tmp_path / "style_shift.csv", tmp_path / "style_shift.png")
+    assert set(table["configuration"]) == {"knn", "reader"}
+    assert (tmp_path / "style_shift.png").read_bytes()[:4] == b"\x89PNG"
+    items = {item.id: item for item in report_items({"eval_style_shift": str(tmp_path / "style_shift.csv"),
+                                                     "eval_style_shift_figure": str(tmp_path / "style_shift.png")})}
+    assert float(items["style_shift/knn/icd10/drop/f1"].value) == pytest.approx(0.5)
+    assert items["style_shift/knn/icd10/drop/f1"].focus == "knn"
+    assert items["style_shift/reader/cpt/shifted/n_cases"].value == "2"
+    assert items["figure-style-shift"].data == [str(tmp_path / "style_shift.csv")]
+
+
+def test_figure_without_configurations_still_draws(tmp_path):
+    path = style_shift_figure(style_shift_table({}, {}, []), tmp_path / "empty.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
