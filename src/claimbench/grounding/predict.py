@@ -96,10 +96,11 @@ def select_choice(name: str, conf: Mapping, validation, model_dir: str | Path, n
 
     import pandas as pd
 
+    from claimbench.data.split import select_cases
     from claimbench.evaluation.cases import score_cases
     from claimbench.evaluation.metrics import summarize_codes
     from claimbench.evaluation.validity import ReferenceSets
-    from claimbench.predict.run import predict_llm, select_cases
+    from claimbench.predict.run import predict_llm
 
     cases = select_cases(validation, n_cases, seed)
     settings, codesets = conf.get("grounding") or {}, conf.get("codesets") or {}
