@@ -40,6 +40,7 @@ include: "rules/evaluate.smk"
 include: "rules/style_shift.smk"
 include: "rules/querybench.smk"
 include: "rules/paper002.smk"
+include: "rules/coding.smk"
 include: "rules/report.smk"
 
 # Every scripted rule gets params `code` (its script + library code version): a library edit reruns what it affects.
@@ -49,4 +50,5 @@ add_code_versions(workflow)
 rule all:
     input:
         REPORT_OUTPUTS,
+        CODED_OUTPUTS,  # config code.notes: new notes coded (rules/coding.smk); none unless set
     default_target: True

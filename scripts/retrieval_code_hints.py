@@ -7,25 +7,17 @@ redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directi
 
 import logging  # noqa: E402
 
-import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from claimbench.codesets import cpt_catalog  # noqa: E402
 from claimbench.data.io import read_encounters  # noqa: E402
-from claimbench.lexicon import CptDescriptionIndex, code_hints  # noqa: E402
-from claimbench.retrieval import load_embedder  # noqa: E402
+from claimbench.lexicon import code_hint_table  # noqa: E402
 
 smk = snakemake  # noqa: F821
 torch.set_num_threads(smk.threads)
-train = read_encounters(smk.input.train)
-index = None
-if int(smk.params.cpt_hints) > 0:
-    index = CptDescriptionIndex(cpt_catalog(smk.params.cpt_catalog), load_embedder(smk.params.embedder),
-                                int(smk.params.batch_size))
 # each query file with its own number of lexical neighbours (params.lexical_k, in input order; 0 = none listed)
-table = pd.concat([code_hints(read_encounters(path), train, index, int(smk.params.cpt_hints),
-                              bool(smk.params.side_hints), smk.params.icd10cm_files, int(k))
-                   for path, k in zip(smk.input.queries, smk.params.lexical_k, strict=True)], ignore_index=True)
+table = code_hint_table([read_encounters(path) for path in smk.input.queries], smk.params.lexical_k,
+                        read_encounters(smk.input.train), smk.params.embedder, smk.params.batch_size,
+                        smk.params.cpt_hints, smk.params.cpt_catalog, smk.params.side_hints, smk.params.icd10cm_files)
 table.to_parquet(smk.output.hints, index=False)
 found = table["hints"].str.count("\n").mean()
 lexical = int(table["neighbours"].notna().sum()) if "neighbours" in table else 0

@@ -15,16 +15,13 @@ import torch  # noqa: E402
 
 from claimbench.data.io import read_encounters  # noqa: E402
 from claimbench.data.split import select_cases  # noqa: E402
-from claimbench.retrieval import embed, load_embedder, load_embeddings, neighbours_table, read_index, search  # noqa
+from claimbench.retrieval import nearest_training_notes  # noqa: E402
 
-torch.set_num_threads(snakemake.threads)  # noqa: F821
-test = select_cases(read_encounters(snakemake.input.test), snakemake.params.n_test_cases,  # noqa: F821
-                    snakemake.params.seed)  # noqa: F821
-train_ids, _ = load_embeddings(snakemake.input.embeddings)  # noqa: F821
-queries = embed(list(test["op_note"]), load_embedder(snakemake.params.embedder),  # noqa: F821
-                batch_size=snakemake.params.batch_size)  # noqa: F821
-distances, rows = search(read_index(snakemake.input.index), queries, snakemake.params.k)  # noqa: F821
-table = neighbours_table(list(test["encounter_id"].astype(str)), train_ids, distances, rows)
-table.to_parquet(snakemake.output.neighbours, index=False)  # noqa: F821
-logging.info("%d test notes, %d neighbours each; median nearest distance %.4f", len(test), snakemake.params.k,  # noqa
+smk = snakemake  # noqa: F821
+torch.set_num_threads(smk.threads)
+test = select_cases(read_encounters(smk.input.test), smk.params.n_test_cases, smk.params.seed)
+table = nearest_training_notes(test, smk.input.index, smk.input.embeddings, smk.params.embedder, smk.params.k,
+                               smk.params.batch_size)
+table.to_parquet(smk.output.neighbours, index=False)
+logging.info("%d test notes, %d neighbours each; median nearest distance %.4f", len(test), smk.params.k,
              float(table.loc[table["rank"] == 1, "distance"].median()) if len(table) else float("nan"))

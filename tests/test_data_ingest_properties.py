@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claimbench import codesets
+from claimbench.data.contract import CONTROL_CHARACTERS
 from claimbench.data.ingest import ingest, write_rejections
 from claimbench.data.readers import ExtractError
 
@@ -29,6 +30,8 @@ PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
 # text a record may hold: no lone surrogates (not encodable) and no U+FFFD (ingestion reads it as a decoding fault)
 clean_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffd"), max_size=40)
 nonblank = clean_text.filter(lambda s: s.strip())
+# a note keeps text once its control characters are removed (a note of control characters alone is empty)
+note_text = nonblank.filter(lambda s: CONTROL_CHARACTERS.sub("", s).strip())
 json_scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | clean_text
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3)
                            | st.dictionaries(clean_text, inner, max_size=3), max_leaves=6)
@@ -47,7 +50,7 @@ def valid_record(draw, encounter_id: str) -> dict:
         "service": draw(nonblank),
         "patient_age": draw(st.integers(0, 120)),
         "patient_sex": draw(st.sampled_from("FMU")),
-        "op_note": draw(nonblank),
+        "op_note": draw(note_text),
         "icd10": draw(st.lists(st.sampled_from(ICD_SAMPLE), min_size=1, max_size=4)),
         "cpt_lines": draw(st.lists(line, min_size=1, max_size=3)),
     }

@@ -25,7 +25,7 @@ LAYERS = (
     # prediction, and description-grounded coding (built on it; rule predict dispatches to it)
     ("claimbench.predict", "claimbench.grounding"),
     # the papers' stages and the query benchmark, built on prediction and evaluation
-    ("claimbench.paper002", "claimbench.querybench", "claimbench.report"),
+    ("claimbench.paper002", "claimbench.querybench", "claimbench.report", "claimbench.coding"),
     # entry points over everything
     ("claimbench.config_check", "claimbench.cli", "claimbench.__main__"),
 )

@@ -211,3 +211,20 @@ def code_hints(queries, train, cpt_index: CptDescriptionIndex | None = None, k_c
         index = LexicalNeighbours(train["encounter_id"].astype(str).tolist(), train["op_note"].tolist())
         table["neighbours"] = index.nearest(ids, notes, lexical_k)
     return table
+
+
+def code_hint_table(query_frames, lexical_ks, train, embedder=None, batch_size: int = 32, cpt_hints: int = 0,
+                    cpt_catalog=None, side_hints: bool = False, icd10cm_files: Mapping | None = None):
+    """``code_hints`` of each frame of ``query_frames`` with its own number of lexical neighbours (``lexical_ks``, in
+    the same order; 0 = none listed), in one table; the CPT candidates' index is built once, when ``cpt_hints`` > 0.
+    The settings are those of rules code_hints / finetune_code_hints (config ``retrieval``, ``codesets``)."""
+    import pandas as pd
+
+    from claimbench.codesets import cpt_catalog as read_catalog
+    from claimbench.retrieval import load_embedder
+
+    index = None
+    if int(cpt_hints) > 0:
+        index = CptDescriptionIndex(read_catalog(cpt_catalog), load_embedder(embedder), int(batch_size))
+    return pd.concat([code_hints(queries, train, index, int(cpt_hints), bool(side_hints), icd10cm_files, int(k))
+                      for queries, k in zip(query_frames, lexical_ks, strict=True)], ignore_index=True)

@@ -86,6 +86,16 @@ def neighbours_table(query_ids: list[str], train_ids: list[str], distances: np.n
     return pd.DataFrame.from_records(records, columns=["encounter_id", "rank", "neighbour_id", "distance"])
 
 
+def nearest_training_notes(notes: pd.DataFrame, index_path: str | Path, embeddings_path: str | Path,
+                           embedder: str | Path | None, k: int, batch_size: int = 32) -> pd.DataFrame:
+    """Each note's ``k`` nearest training notes in the run's index (rule retrieval_neighbours, and new notes coded
+    with claimbench.coding): the neighbours table of ``neighbours_table``."""
+    train_ids, _ = load_embeddings(embeddings_path)
+    queries = embed(list(notes["op_note"]), load_embedder(embedder), batch_size=batch_size)
+    distances, rows = search(read_index(index_path), queries, k)
+    return neighbours_table(list(notes["encounter_id"].astype(str)), train_ids, distances, rows)
+
+
 def neighbours_within(ids: list[str], vectors: np.ndarray, k: int) -> pd.DataFrame:
     """Each indexed note's ``k`` nearest *other* notes of the same set (the note itself is left out).
 

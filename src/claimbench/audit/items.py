@@ -9,6 +9,7 @@ that holds it, so an item leads to one file and from there, through the job reco
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,3 +138,23 @@ def find_item(item_id: str, inputs: dict[str, str]) -> Item:
     hint = f"; items of {family!r}: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}" if known else (
         f"; families: {', '.join(sorted({*TABLES, *FIGURES}))}")
     raise KeyError(f"no report item {item_id!r}{hint}")
+
+
+CODED_PREFIX = "coded/"  # a note coded by rule code_notes or `claimbench code`: coded/<configuration>/<encounter_id>
+
+
+def coded_item(item_id: str, root: str | Path) -> Item:
+    """The item of one coded note: its claim's codes, read from results/coded/<configuration>/claims.jsonl."""
+    configuration, _, encounter_id = item_id.removeprefix(CODED_PREFIX).partition("/")
+    path = f"results/coded/{configuration}/claims.jsonl"
+    file = Path(root) / path
+    if not file.is_file():
+        raise FileNotFoundError(f"{item_id}: no coded notes of configuration {configuration!r} ({path}); code some "
+                                f"with: claimbench code NOTES --configuration {configuration}")
+    for line in file.read_text(encoding="utf-8").splitlines():
+        claim = json.loads(line)
+        if claim["encounter_id"] == encounter_id:
+            icd10 = " ".join(code["code"] for code in claim["icd10"]) or "none"
+            cpt = " ".join(c["cpt"] + "".join(f"-{m['modifier']}" for m in c["modifiers"]) for c in claim["cpt_lines"])
+            return Item(item_id, f"ICD-10-CM {icd10}; CPT {cpt or 'none'}", path, configuration)
+    raise KeyError(f"{item_id}: no note {encounter_id!r} in {path}")

@@ -77,10 +77,12 @@ def _named(files) -> list[tuple[str | None, str]]:
     return [(names.get(str(path)), str(path)) for path in files]
 
 
-def describe(path: str, producers: dict[str, tuple[Path, dict]] | None = None) -> dict:
-    """A file or folder with its hash; reuses the producer's hash while the file's size and mtime are unchanged."""
-    signature = stat_signature(path)
-    entry = {"path": path, "kind": "folder" if os.path.isdir(path) else "file", "signature": signature}
+def describe(path: str, producers: dict[str, tuple[Path, dict]] | None = None, root: str | Path = "") -> dict:
+    """A file or folder with its hash; reuses the producer's hash while the file's size and mtime are unchanged.
+    ``root``: the folder ``path`` is relative to, as the records name it (default: the working directory)."""
+    file = os.path.join(root, path)
+    signature = stat_signature(file)
+    entry = {"path": path, "kind": "folder" if os.path.isdir(file) else "file", "signature": signature}
     if producers and path in producers:
         file, record = producers[path]
         entry["made_by"] = file.as_posix()
@@ -88,7 +90,7 @@ def describe(path: str, producers: dict[str, tuple[Path, dict]] | None = None) -
         if made["signature"] == signature:
             entry["sha256"] = made["sha256"]
             return entry
-    entry["sha256"] = sha256_path(path)
+    entry["sha256"] = sha256_path(file)
     return entry
 
 

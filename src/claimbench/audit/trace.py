@@ -10,7 +10,7 @@ from pathlib import Path
 
 from claimbench.audit.codeversion import code_version
 from claimbench.audit.hashing import sha256_path
-from claimbench.audit.items import Item, find_item, report_items
+from claimbench.audit.items import CODED_PREFIX, Item, coded_item, find_item, report_items
 from claimbench.audit.record import RECORDS, load_records
 
 REPORT_RULE = "render_report"
@@ -55,15 +55,21 @@ class Audit:
             self.inputs = {name: Path(os.path.relpath(path, self.root)).as_posix() for name, path in inputs.items()}
             return
         reports = [(file, record) for file, record in self.index.values() if record["rule"] == REPORT_RULE]
-        if not reports:
+        self.inputs = {}
+        if reports:
+            self.report_file, self.report = reports[0]
+            self.inputs = {entry["name"]: entry["path"] for entry in self.report["inputs"] if entry["name"]}
+
+    def _need_report(self) -> None:
+        """A coded note traces without a report; everything else is the report's."""
+        if self.report is None and not self.inputs:
             raise FileNotFoundError(
                 f"{self.root / RECORDS}: no record of rule {REPORT_RULE}; build the report first (snakemake --cores all)"
             )
-        self.report_file, self.report = reports[0]
-        self.inputs = {entry["name"]: entry["path"] for entry in self.report["inputs"] if entry["name"]}
 
     # -- items ---------------------------------------------------------------------------------------------------
     def items(self) -> list[Item]:
+        self._need_report()
         if self._items is None:
             self._items = report_items({name: str(self.root / path) for name, path in self.inputs.items()})
             for item in self._items:  # back to run-relative paths, as the records name them
@@ -72,12 +78,16 @@ class Audit:
         return self._items
 
     def item(self, item_id: str) -> Item:
+        if item_id.startswith(CODED_PREFIX):
+            return coded_item(item_id, self.root)
         items = {item.id: item for item in self.items()}
         if item_id in items:
             return items[item_id]
         return find_item(item_id, {name: str(self.root / path) for name, path in self.inputs.items()})  # raises
 
     def _configurations(self) -> set[str]:
+        if self.report is None and not self.inputs:
+            return set()
         return {item.focus for item in self.items() if item.focus}
 
     # -- the chain -----------------------------------------------------------------------------------------------
@@ -119,6 +129,7 @@ class Audit:
     # -- verify --------------------------------------------------------------------------------------------------
     def verify(self) -> list[Finding]:
         """Re-hash every file under the report; name each that changed and the items that depend on it."""
+        self._need_report()
         nodes = self.chain([entry["path"] for entry in self.report["inputs"]])
         findings, hashed = [], {}
         for node in nodes:
@@ -183,12 +194,14 @@ def made_by(record: dict) -> str:
 
 def format_trace(item: Item, nodes: list[Node], audit: Audit) -> str:
     report = audit.report
-    lines = [
-        f"{item.id} = {item.value}",
-        f"  read from {item.path} by the report ({made_by(report)}, built {report['end']}, "
-        f"git {(report.get('git') or {}).get('commit')}{' dirty' if (report.get('git') or {}).get('dirty') else ''}, "
-        f"environment lock sha256 {(report.get('environment') or {}).get('lock_sha256')})",
-    ]
+    lines = [f"{item.id} = {item.value}"]
+    if item.id.startswith(CODED_PREFIX):
+        lines.append(f"  read from {item.path} (a coded note, not a report item)")
+    else:
+        git = report.get("git") or {}
+        lines.append(f"  read from {item.path} by the report ({made_by(report)}, built {report['end']}, "
+                     f"git {git.get('commit')}{' dirty' if git.get('dirty') else ''}, "
+                     f"environment lock sha256 {(report.get('environment') or {}).get('lock_sha256')})")
     for node in nodes:
         pad = "  " * (node.depth + 1)
         head = f"{pad}{node.path} [{node.kind}] sha256 {node.sha256}"

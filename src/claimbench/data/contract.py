@@ -25,6 +25,14 @@ from claimbench.codesets import (CPT_FORMAT, ICD10_FORMAT, MODIFIER_FORMAT, avai
                                  missing_code_set_hint)
 
 REQUIRED_FIELDS = ("encounter_id", "surgery_date", "service", "patient_age", "patient_sex", "op_note", "icd10", "cpt_lines")
+# the fields an extract may hold: the required ones, the evidence (paper 002) and the fiscal year (recomputed from the
+# date); any other field is named in the ingestion summary and dropped (it may be an identifier such as an MRN)
+CONTRACT_FIELDS = (*REQUIRED_FIELDS, "fiscal_year", "icd10_evidence")
+# new notes to code (claimbench.coding): no codes; the patient fields optional
+NOTE_FIELDS = ("encounter_id", "surgery_date", "op_note")
+OPTIONAL_NOTE_FIELDS = ("service", "patient_age", "patient_sex")
+NOTE_CONTRACT_FIELDS = (*NOTE_FIELDS, *OPTIONAL_NOTE_FIELDS, "fiscal_year")
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, not \t \n \r
 SEXES = ("F", "M", "U")
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")  # ISO date, optionally with a time (which is dropped)
 AGE_FORMAT = re.compile(r"^\s*[0-9]+(\.[0-9]*)?\s*$")  # plain digits: float() would also take "1_0", "1e2", "٣"
@@ -65,47 +73,12 @@ def validate_record(raw: dict, contract: Contract | None = None) -> dict:
     if missing:
         raise RecordError(missing[0], "required field missing")
 
-    encounter_id = raw["encounter_id"]
-    if isinstance(encounter_id, (int,)) and not isinstance(encounter_id, bool):
-        encounter_id = str(encounter_id)
-    if not isinstance(encounter_id, str) or not encounter_id.strip():
-        raise RecordError("encounter_id", f"must be a non-empty string, got {encounter_id!r}")
-
-    date = _surgery_date(raw["surgery_date"])
-    year = fiscal_year(date)
-    if year not in contract.fiscal_years:
-        raise RecordError("surgery_date", f"{date.isoformat()} falls in FY{year}, which has no ICD-10-CM code set: "
-                                          f"{missing_code_set_hint(year)}")
-
-    service = raw["service"]
-    if not isinstance(service, str) or not service.strip():
-        raise RecordError("service", f"must be a non-empty string, got {service!r}")
-
-    age = raw["patient_age"]
-    # bool is a number to Python (True == 1); a string must be plain digits (float() also reads "1_0" and "1e2")
-    if isinstance(age, (bool, np.bool_)) or (isinstance(age, str) and not AGE_FORMAT.match(age)):
-        raise RecordError("patient_age", f"{age!r} is not a number")
-    try:
-        age_value = float(age)
-    except (TypeError, ValueError):
-        raise RecordError("patient_age", f"{age!r} is not a number") from None
-    if age_value != age_value or not 0 <= age_value <= 120 or age_value != int(age_value):
-        raise RecordError("patient_age", f"{age!r} is not a whole number of years between 0 and 120")
-
-    sex = raw["patient_sex"]
-    sex = sex.strip().upper() if isinstance(sex, str) else sex
-    if sex not in SEXES:
-        raise RecordError("patient_sex", f"{raw['patient_sex']!r} is not one of {', '.join(SEXES)}")
-
-    note = raw["op_note"]
-    if not isinstance(note, str) or not note.strip():
-        raise RecordError("op_note", "empty operative note" if isinstance(note, str) or note is None
-                          else f"must be text, got {type(note).__name__}")
-    if has_surrogates(note) or "\ufffd" in note:
-        raise RecordError("op_note", "not valid UTF-8 text")
-    if len(note) > contract.max_note_chars:
-        raise RecordError("op_note", f"{len(note):,} characters, over the limit of {contract.max_note_chars:,} "
-                                     "(config data.max_note_chars): likely an export fault; raise the limit to keep it")
+    encounter_id = _encounter_id(raw["encounter_id"])
+    date = _dated(raw["surgery_date"], contract)
+    service = _service(raw["service"])
+    age = _age(raw["patient_age"])
+    sex = _sex(raw["patient_sex"])
+    note = _note(raw["op_note"], contract)
 
     icd10 = raw["icd10"]
     if not isinstance(icd10, list) or not icd10:
@@ -150,11 +123,11 @@ def validate_record(raw: dict, contract: Contract | None = None) -> dict:
         clean_lines.append(clean)
 
     record = {
-        "encounter_id": encounter_id.strip(),
+        "encounter_id": encounter_id,
         "surgery_date": date.isoformat(),
         "fiscal_year": fiscal_year(date),
-        "service": service.strip(),
-        "patient_age": int(age_value),
+        "service": service,
+        "patient_age": age,
         "patient_sex": sex,
         "op_note": note,
         "icd10": codes,
@@ -163,6 +136,93 @@ def validate_record(raw: dict, contract: Contract | None = None) -> dict:
     if raw.get("icd10_evidence") is not None:
         record["icd10_evidence"] = _icd10_evidence(raw["icd10_evidence"], codes, note)
     return record
+
+
+def validate_note(raw: dict, contract: Contract | None = None) -> dict:
+    """A new note to code (no codes): ``NOTE_FIELDS`` required, ``OPTIONAL_NOTE_FIELDS`` checked as an extract's
+    where given (an empty CSV cell or null counts as not given). The clean record, or RecordError."""
+    contract = contract or Contract()
+    if "__error__" in raw:
+        raise RecordError(*raw["__error__"])
+    missing = [name for name in NOTE_FIELDS if name not in raw]
+    if missing:
+        raise RecordError(missing[0], "required field missing")
+    date = _dated(raw["surgery_date"], contract)
+    record = {"encounter_id": _encounter_id(raw["encounter_id"]), "surgery_date": date.isoformat(),
+              "fiscal_year": fiscal_year(date)}
+    checks = {"service": _service, "patient_age": _age, "patient_sex": _sex}
+    for name in OPTIONAL_NOTE_FIELDS:
+        value = raw.get(name)
+        given = value is not None and not (isinstance(value, str) and not value.strip())
+        record[name] = checks[name](value) if given else None
+    record["op_note"] = _note(raw["op_note"], contract)
+    return record
+
+
+def _encounter_id(value) -> str:
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError("encounter_id", f"must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _dated(value, contract: Contract) -> dt.date:
+    """The surgery date, refused unless its fiscal year has an ICD-10-CM code set."""
+    date = _surgery_date(value)
+    year = fiscal_year(date)
+    if year not in contract.fiscal_years:
+        raise RecordError("surgery_date", f"{date.isoformat()} falls in FY{year}, which has no ICD-10-CM code set: "
+                                          f"{missing_code_set_hint(year)}")
+    return date
+
+
+def _service(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError("service", f"must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _age(age) -> int:
+    # bool is a number to Python (True == 1); a string must be plain digits (float() also reads "1_0" and "1e2")
+    if isinstance(age, (bool, np.bool_)) or (isinstance(age, str) and not AGE_FORMAT.match(age)):
+        raise RecordError("patient_age", f"{age!r} is not a number")
+    try:
+        value = float(age)
+    except (TypeError, ValueError):
+        raise RecordError("patient_age", f"{age!r} is not a number") from None
+    if value != value or not 0 <= value <= 120 or value != int(value):
+        raise RecordError("patient_age", f"{age!r} is not a whole number of years between 0 and 120")
+    return int(value)
+
+
+def _sex(value) -> str:
+    sex = value.strip().upper() if isinstance(value, str) else value
+    if sex not in SEXES:
+        raise RecordError("patient_sex", f"{value!r} is not one of {', '.join(SEXES)}")
+    return sex
+
+
+def _note(note, contract: Contract) -> str:
+    if not isinstance(note, str) or not note.strip():
+        raise RecordError("op_note", "empty operative note" if isinstance(note, str) or note is None
+                          else f"must be text, got {type(note).__name__}")
+    if has_surrogates(note) or "\ufffd" in note:
+        raise RecordError("op_note", "not valid UTF-8 text")
+    if len(note) > contract.max_note_chars:
+        raise RecordError("op_note", f"{len(note):,} characters, over the limit of {contract.max_note_chars:,} "
+                                     "(config data.max_note_chars): likely an export fault; raise the limit to keep it")
+    return note
+
+
+def without_control_characters(raw: dict) -> tuple[dict, int]:
+    """``raw`` with control characters (NUL, backspace, form feed, escape ...; not tab or line breaks) removed from
+    its note, and how many were removed: an export artefact that no coder sees, and that a tokenizer would read."""
+    note = raw.get("op_note")
+    if not isinstance(note, str):
+        return raw, 0
+    clean, n = CONTROL_CHARACTERS.subn("", note)
+    return ({**raw, "op_note": clean} if n else raw), n
 
 
 def _icd10_code(code) -> str | None:

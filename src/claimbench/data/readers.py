@@ -30,8 +30,9 @@ class ExtractError(ValueError):
     """A file-level problem: the extract cannot be read as a whole."""
 
 
-def read_raw(path: str | Path) -> list[tuple[int, dict]]:
-    """(row number, raw record) pairs. Undecodable rows come back as records holding the decoding problem."""
+def read_raw(path: str | Path, required: tuple[str, ...] = REQUIRED_FIELDS) -> list[tuple[int, dict]]:
+    """(row number, raw record) pairs. Undecodable rows come back as records holding the decoding problem.
+    ``required``: the columns a CSV or Parquet file must have (an extract's, or a new note's: NOTE_FIELDS)."""
     path = Path(path)
     if not path.exists():
         raise ExtractError(f"{path}: file not found")
@@ -39,7 +40,7 @@ def read_raw(path: str | Path) -> list[tuple[int, dict]]:
     readers = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".parquet": _read_parquet, ".csv": _read_csv}
     if suffix not in readers:
         raise ExtractError(f"{path}: unknown extract format {suffix!r}; expected .jsonl, .parquet or .csv")
-    rows = readers[suffix](path)
+    rows = readers[suffix](path, required)
     if not rows:
         raise ExtractError(f"{path}: no records (the file holds no data rows)")
     return rows
@@ -105,7 +106,7 @@ def _utf8_lines(path: Path, codec: str) -> Iterable[bytes]:
     yield from io.BytesIO(text.encode("utf-8", "surrogatepass"))
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
+def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
     rows, objects = [], 0
     for number, raw in enumerate(_utf8_lines(path, _text_encoding(path, "JSONL")), start=1):
         if not raw.strip():
@@ -152,7 +153,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     return out
 
 
-def _read_parquet(path: Path) -> list[tuple[int, dict]]:
+def _read_parquet(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for damaged files
@@ -160,7 +161,7 @@ def _read_parquet(path: Path) -> list[tuple[int, dict]]:
             guess = filetype.guess(handle.read(1 << 16))
         what = f"a .{guess.extension} file ({guess.mime}), " if guess else ""
         raise ExtractError(f"{path}: is {what}not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-    _require_columns(path, table.column_names)
+    _require_columns(path, table.column_names, required)
     return list(enumerate(table.to_pylist(), start=1))  # nested list columns arrive as plain lists and dicts
 
 
@@ -169,7 +170,7 @@ def _read_parquet(path: Path) -> list[tuple[int, dict]]:
 CSV_FIELD_LIMIT = 2**31 - 1
 
 
-def _read_csv(path: Path) -> list[tuple[int, dict]]:
+def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
     codec = _text_encoding(path, "CSV")
     data = path.read_bytes()
     try:
@@ -186,9 +187,9 @@ def _read_csv(path: Path) -> list[tuple[int, dict]]:
         what = "binary data, not CSV text" if _binary(path) else f"not readable as CSV ({exc})"
         raise ExtractError(f"{path} row 0 (header): {what}") from None
     reader.fieldnames = [name.strip() for name in header]  # "encounter_id, surgery_date" is still the contract
-    if not set(REQUIRED_FIELDS) & set(reader.fieldnames) and _binary(path):
+    if not set(required) & set(reader.fieldnames) and _binary(path):
         raise ExtractError(f"{path} row 0 (header): binary data, not CSV text; save the extract as plain UTF-8 CSV")
-    _require_columns(path, reader.fieldnames)
+    _require_columns(path, reader.fieldnames, required)
     rows = []
     number = 0
     try:
@@ -222,7 +223,8 @@ def _parse_csv_lists(row: dict) -> dict:
         except json.JSONDecodeError as exc:
             out["__error__"] = ("icd10_evidence", f"not a valid JSON array ({exc.msg})")
     icd = row.get("icd10")
-    out["icd10"] = [c.strip() for c in icd.split(";") if c.strip()] if isinstance(icd, str) else icd
+    if isinstance(icd, str):
+        out["icd10"] = [c.strip() for c in icd.split(";") if c.strip()]
     lines = row.get("cpt_lines")
     if isinstance(lines, str):
         stripped = lines.strip()
@@ -245,8 +247,8 @@ def _parse_csv_lists(row: dict) -> dict:
     return out
 
 
-def _require_columns(path, columns) -> None:
-    missing = [name for name in REQUIRED_FIELDS if name not in set(columns)]
+def _require_columns(path, columns, required: tuple[str, ...]) -> None:
+    missing = [name for name in required if name not in set(columns)]
     if missing:
         hint = ""
         if len(columns) == 1 and (separator := next((s for s in ";\t|" if s in columns[0]), None)):

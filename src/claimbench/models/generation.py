@@ -78,7 +78,9 @@ def generate(
 
     encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
     stops = stop_token_ids(model, tokenizer)
-    bar = tqdm(total=len(prompts), desc="generate", unit="case", disable=not progress, mininterval=5)
+    # notes done, notes per minute (a note takes seconds to minutes on a CPU: per second reads as 0.0) and time left
+    bar = tqdm(total=len(prompts), desc="generate", disable=not progress, mininterval=5,
+               bar_format="{desc}: {n_fmt}/{total_fmt} notes {bar} [{elapsed}<{remaining}{postfix}]")
     longest = max((len(e) for e in encoded), default=0) + settings.max_new_tokens + 1
     if continuous is None:
         continuous = kv_cache.rows_editable(model, longest)
@@ -91,5 +93,8 @@ def generate(
     batches = batch_fn(model, tokenizer, encoded, settings, stops, grammars)
     for results in batches:
         bar.update(len(results))
+        elapsed = bar.format_dict["elapsed"]
+        if elapsed > 0:
+            bar.set_postfix_str(f"{60 * bar.n / elapsed:.1f} notes/min", refresh=False)
         yield results
     bar.close()

@@ -70,3 +70,35 @@ def predict_configuration(name: str, conf: Mapping, notes: pd.DataFrame, n_total
         meta = {**meta, **ground_prediction_file(out, meta_out, notes, codeset_index, conf["grounding"], choice,
                                                  model_dir, conf.get("load"))}
     return meta
+
+
+def predict_from_inputs(name: str, settings: Mapping, notes: pd.DataFrame, n_total: int, out: str | Path,
+                        meta_out: str | Path, inputs: Mapping[str, str], model_dir: str | Path | None = None,
+                        side_hints: bool = False, codesets: Mapping | None = None, data_source: str | None = None,
+                        progress: bool = True) -> dict:
+    """``predict_configuration`` from rule predict's files: ``inputs`` maps its input names (``train``,
+    ``neighbours``, ``hints``, ``decoding``, ``codeset_index``, ``reference_choice``, ``grounding_choice``: those the
+    configuration has) to paths, as ``plan.predict.predict_inputs`` names them. The decoding settings chosen on the validation split (``decoding``) are applied to ``settings``.
+    Rule predict and ``claimbench.coding`` (new notes) both predict through here."""
+    from claimbench.data.io import read_encounters
+    from claimbench.predict.decoding import apply_choice
+
+    return predict_configuration(
+        name,
+        apply_choice(settings, inputs.get("decoding")),
+        notes,
+        n_total,
+        out,
+        meta_out,
+        model_dir=model_dir,
+        train=read_encounters(inputs["train"]) if inputs.get("train") else None,
+        neighbours=pd.read_parquet(inputs["neighbours"]) if inputs.get("neighbours") else None,
+        hints=inputs.get("hints"),
+        side_hints=side_hints,
+        icd10cm_files=(codesets or {}).get("icd10cm_files"),
+        data_source=data_source,
+        codeset_index=inputs.get("codeset_index"),
+        reference_choice=inputs.get("reference_choice"),
+        grounding_choice=inputs.get("grounding_choice"),
+        progress=progress,
+    )

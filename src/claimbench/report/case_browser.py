@@ -152,6 +152,14 @@ def build_cases(
     return out, len(records)
 
 
+def templates() -> Environment:
+    """The report's HTML templates (the case browser, the coded notes' page; their marks share _marks.css.j2)."""
+    return Environment(
+        loader=PackageLoader("claimbench.report", "templates"), autoescape=True, undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+
+
 def render_html(
     shown: Sequence[Case],
     n_scored: int,
@@ -161,11 +169,7 @@ def render_html(
 ) -> str:
     """The page. ``configurations``: the evaluation's configurations.csv (configuration, run, reason, method, model,
     paper_column), in config order."""
-    env = Environment(
-        loader=PackageLoader("claimbench.report", "templates"), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-    )
-    return env.get_template("case_browser.html.j2").render(
+    return templates().get_template("case_browser.html.j2").render(
         title=title,
         cases=shown,
         n_scored=n_scored,
