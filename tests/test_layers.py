@@ -22,7 +22,8 @@ LAYERS = (
     ("claimbench.plan",),
     ("claimbench.evaluation",),
     ("claimbench.models",),
-    ("claimbench.predict",),
+    # prediction, and description-grounded coding (built on it; rule predict dispatches to it)
+    ("claimbench.predict", "claimbench.grounding"),
     # the papers' stages and the query benchmark, built on prediction and evaluation
     ("claimbench.paper002", "claimbench.querybench", "claimbench.report", "claimbench.coding"),
     # entry points over everything

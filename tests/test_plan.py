@@ -9,6 +9,7 @@ import yaml
 
 from claimbench.plan import names_pattern
 from claimbench.plan.layout import Layout
+from claimbench.plan.grounding import DESCRIBE_KIND
 from claimbench.plan.methods import LLM_METHODS, LLM_PROMPTS, METHODS
 from claimbench.prompts import KINDS
 
@@ -18,7 +19,7 @@ SCHEMA = yaml.safe_load((Path(__file__).parents[1] / "config" / "schema.yaml").r
 def test_the_schema_allows_exactly_the_methods_and_prompt_kinds_of_the_library():
     entry = SCHEMA["properties"]["configurations"]["additionalProperties"]["properties"]
     assert sorted(entry["method"]["enum"]) == sorted(METHODS)
-    assert sorted(entry["prompt"]["enum"]) == sorted(KINDS)
+    assert sorted(entry["prompt"]["enum"]) == sorted((*KINDS, DESCRIBE_KIND))  # paper 000's kinds, the describe task
     assert set(LLM_PROMPTS.values()) <= set(KINDS) and set(LLM_METHODS) <= set(METHODS)
 
 

@@ -4,7 +4,8 @@ take instead of branching on a prompt kind.
 A task builds the prompt of one note, the (prompt, completion) training pair of one record, and parses an answer.
 ``ClaimTask`` is paper 000's claim task in each prompt kind (claimbench.prompts); other tasks live with their paper
 (``claimbench.paper002.task.JSON_TASK``) and are named in a job or configuration by their import path
-(``"module:attribute"``, config key ``task``), so that the generic code below them imports none of them.
+(``"module:attribute"``, config key ``task``; the attribute is a task, or a function of the settings that builds one,
+as ``claimbench.grounding.describe.describe_task``), so that the generic code below them imports none of them.
 """
 
 from __future__ import annotations
@@ -60,12 +61,14 @@ class ClaimTask:
 
 
 def task_of(settings: Mapping, default_kind: str = "finetuned") -> Task:
-    """The task a job or configuration names: ``task`` (an import path ``"module:attribute"``), else paper 000's
-    claim task in its ``prompt`` kind (``default_kind`` when unset)."""
+    """The task a job or configuration names: ``task`` (an import path ``"module:attribute"`` of a task or of a
+    function of ``settings`` that builds one), else paper 000's claim task in its ``prompt`` kind (``default_kind``
+    when unset)."""
     spec = settings.get("task")
     if not spec:
         return ClaimTask(settings.get("prompt") or default_kind)
     module, _, attribute = str(spec).partition(":")
     if not attribute:
         raise ValueError(f"task {spec!r}: expected an import path 'module:attribute'")
-    return getattr(importlib.import_module(module), attribute)
+    found = getattr(importlib.import_module(module), attribute)
+    return found if hasattr(found, "training_pair") else found(settings)

@@ -46,6 +46,8 @@ TABLES = {
     "table1": Table("table1", ("characteristic", "level"), ("value",), configuration_key=None, drop_empty_key=False),
     "table2": Table("eval_table2", ("configuration", "component", "metric"), ("value",)),
     "bootstrap": Table("eval_bootstrap_intervals", ("configuration", "component", "metric")),
+    "copying": Table("copying", ("configuration",), ("cpt_copied", "copied_and_right", "answers_describing",
+                                                     "names_operation")),
     "training": Table("eval_training", ("configuration",), ("hours", "trainable_params", "total_params",
                       "trainable_share", "trainable_params_paper_convention", "trainable_share_paper_convention")),
     "paired": Table("eval_paired", ("finding", "configuration_low", "component_low", "configuration_high",

@@ -175,7 +175,8 @@ def write_provenance(result: CodingResult, configuration: str, notes_path: str |
 
     inputs = [entry("notes", Path(notes_path).resolve())]
     # the run's files the new notes were prepared and predicted from (not the test notes' neighbours and hints)
-    inputs += [entry(key, path) for key, path in trained.inputs.items() if key in ("train", "decoding")]
+    inputs += [entry(key, path) for key, path in trained.inputs.items()
+               if key in ("train", "decoding", "codeset_index", "reference_choice", "grounding_choice")]
     if trained.neighbours:
         inputs += [entry(item["name"], item["path"]) for item in trained.neighbours["inputs"]
                    if item.get("name") in ("index", "embeddings")]

@@ -9,6 +9,7 @@ import copy
 from collections.abc import Mapping
 
 from claimbench.plan.configurations import finetuned_names
+from claimbench.plan.grounding import DESCRIBE_KIND, DESCRIBE_TASK
 from claimbench.plan.layout import LAYOUT, Layout
 from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND, TRAINING_KINDS
 
@@ -52,10 +53,10 @@ def training_prompt(config: Mapping, configuration: str) -> str:
     """The prompt a fine-tuned configuration trains and predicts with: the paper's ``finetuned``, or ``rag``
     (retrieval-augmented fine-tuning, beyond the paper: the claims of the note's nearest training notes shown)."""
     prompt = (config["configurations"][configuration].get("prompt")) or "finetuned"
-    if prompt not in TRAINING_KINDS:
+    if prompt not in (*TRAINING_KINDS, DESCRIBE_KIND):
         raise ValueError(f"configurations.{configuration}.prompt is {prompt!r}; a qlora configuration trains on "
-                         "'finetuned' (the paper's), 'rag' (retrieval-augmented fine-tuning) or 'rag_lexicon' (the "
-                         "same with the training split's code hints)")
+                         "'finetuned' (the paper's), 'rag' (retrieval-augmented fine-tuning), 'rag_lexicon' (the "
+                         "same with the training split's code hints) or 'describe' (descriptions resolved to codes)")
     return prompt
 
 
@@ -75,9 +76,13 @@ def finetune_job(config: Mapping, configuration: str, model_dir: str) -> dict:
     """What the finetune rule hands to ``claimbench.models.finetune.run_finetune`` (paths of inputs/outputs are added
     by the script): the configuration, its base model and folder, the merged settings and the seed."""
     model = finetuned_models(config)[configuration]
+    prompt = training_prompt(config, configuration)
+    # the describe task's targets are descriptions in the code sets of config `codesets`
+    extra = {"task": DESCRIBE_TASK, "codesets": dict(config.get("codesets") or {})} if prompt == DESCRIBE_KIND else {}
     return {
+        **extra,
         "configuration": configuration,
-        "prompt": training_prompt(config, configuration),
+        "prompt": prompt,
         "k": int((config.get("retrieval") or {}).get("k", 2)),
         "model": model,
         "model_dir": str(model_dir),

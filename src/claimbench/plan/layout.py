@@ -41,6 +41,13 @@ class Layout:
         """A configuration's decoding settings chosen on the validation split (rule select_decoding)."""
         return f"{self.results}/predictions/decoding/{configuration}.json"
 
+    def grounding(self, name: str, configuration: str | None = None) -> str:
+        """Description-grounded coding's files (rules/grounding.smk): the code sets' ``codeset_index``, or a
+        configuration's validation-chosen ``choice`` (prompt describe) or ``reference_choice`` (method grounded)."""
+        if configuration is None:
+            return f"{self.results}/grounding/{name}.npz"
+        return f"{self.results}/grounding/{name}/{configuration}.json"
+
     def paper002(self, path: str = "") -> str:
         """Paper 002's stage folder (rules/paper002.smk), or a path under it."""
         return f"{self.results}/paper002" + (f"/{path}" if path else "")

@@ -6,8 +6,9 @@ import copy
 from collections.abc import Mapping
 
 from claimbench.plan import names_pattern
+from claimbench.plan.grounding import DESCRIBE_KIND, DESCRIBE_TASK, grounding_settings, is_grounded
 from claimbench.plan.layout import LAYOUT, Layout
-from claimbench.plan.methods import FINETUNED_METHOD, LLM_METHODS, RETRIEVAL_METHODS
+from claimbench.plan.methods import FINETUNED_METHOD, GROUNDED_METHOD, LLM_METHODS, RETRIEVAL_METHODS
 from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND
 
 
@@ -45,12 +46,20 @@ def resolve(config: Mapping, name: str) -> dict:
         conf["model_label"] = "all-MiniLM-L6-v2 + FAISS IndexFlatL2 (nearest training claim)"
         if conf.get("icd10") == "lexicon":
             conf["model_label"] += "; ICD-10-CM from the training split's code lexicon"
+    elif conf["method"] == GROUNDED_METHOD:
+        conf["model_label"] = "the note's lines matched to the code sets' descriptions (all-MiniLM-L6-v2; no LLM)"
     elif conf["method"] == "api":
         conf["model_label"] = conf.get("model_name", "gpt-4o")
     else:
         conf["model_label"] = model
     if conf["method"] == "rag" or conf.get("prompt") in EXAMPLE_KINDS:
         conf.setdefault("k", config.get("retrieval", {}).get("k", 2))
+    if is_grounded(conf):  # beyond the paper: descriptions resolved to the codes of config `codesets`
+        conf["codesets"] = dict(config.get("codesets") or {})
+        conf["grounding"] = grounding_settings(config)
+        if conf.get("prompt") == DESCRIBE_KIND:  # the description task (claimbench.grounding.describe)
+            conf["task"] = DESCRIBE_TASK
+            conf["model_label"] += " + descriptions resolved to codes"
     if conf.get("constrained"):  # beyond the paper: the grammar admits the codes of config `codesets`
         conf["codesets"] = dict(config.get("codesets") or {})
         conf["grammar"] = dict(predict.get("grammar") or {})
@@ -116,6 +125,12 @@ def predict_inputs(config: Mapping, name: str, model_dir, layout: Layout = LAYOU
         inputs["train"] = layout.split("train")
     if conf.get("tune_decoding"):
         inputs["decoding"] = layout.decoding_choice(name)
+    if is_grounded(conf):  # beyond the paper: the code sets' descriptions (rules/grounding.smk)
+        inputs["codeset_index"] = layout.grounding("codeset_index")
+    if method == GROUNDED_METHOD:
+        inputs["reference_choice"] = layout.grounding("reference_choice", name)
+    if conf.get("prompt") == DESCRIBE_KIND:  # nearest code or the model's choice, chosen on validation notes
+        inputs["grounding_choice"] = layout.grounding("choice", name)
     return inputs
 
 
@@ -130,7 +145,7 @@ def decoding_inputs(config: Mapping, name: str, model_dir, layout: Layout = LAYO
     """Input files of rule select_decoding: the model, the validation split and, for a rag prompt, the validation
     notes' neighbours among the training notes. Never the test split."""
     inputs = {k: v for k, v in predict_inputs(config, name, model_dir, layout).items()
-              if k not in ("test", "neighbours", "decoding", "hints")}
+              if k not in ("test", "neighbours", "decoding", "hints", "grounding_choice")}
     inputs["validation"] = layout.split("validation")
     if "train" in inputs:
         inputs["neighbours"] = layout.neighbours("finetune")

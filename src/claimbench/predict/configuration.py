@@ -2,7 +2,8 @@
 
 ``predict_configuration`` takes any notes (the test split's selected cases, or notes that were never in a split) and
 whatever the configuration reads besides them: the training split and the notes' nearest training notes for the
-retrieval methods and example-showing prompts, the code hints for ``rag_lexicon`` and ``icd10: lexicon``.
+retrieval methods and example-showing prompts, the code hints for ``rag_lexicon`` and ``icd10: lexicon``, the code
+sets' description index and the validation-chosen settings for the description-grounded configurations.
 """
 
 from __future__ import annotations
@@ -10,8 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import json
+
 import pandas as pd
 
+from claimbench.grounding.predict import ground_prediction_file, predict_reference
+from claimbench.plan.grounding import DESCRIBE_KIND
+from claimbench.plan.methods import GROUNDED_METHOD
 from claimbench.predict.run import (
     hint_neighbours,
     lexicon_claims,
@@ -29,7 +35,8 @@ def predict_configuration(name: str, conf: Mapping, notes: pd.DataFrame, n_total
                           train: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
                           hints: str | Path | None = None, side_hints: bool = False,
                           icd10cm_files: Mapping | None = None, data_source: str | None = None,
-                          progress: bool = True) -> dict:
+                          codeset_index: str | Path | None = None, reference_choice: str | Path | None = None,
+                          grounding_choice: str | Path | None = None, progress: bool = True) -> dict:
     """Predict every note of ``notes`` (encounter_id, op_note, surgery_date[, fiscal_year]) with configuration
     ``name`` (settings as ``claimbench.plan.predict.resolve`` gives them); write the prediction file ``out`` and its
     meta ``meta_out``. Returns the meta.
@@ -39,7 +46,8 @@ def predict_configuration(name: str, conf: Mapping, notes: pd.DataFrame, n_total
     ``neighbours``: the notes' nearest training notes (the table of rule retrieval_neighbours). ``hints``: the code
     hints file. ``side_hints``, ``icd10cm_files``: config retrieval.side_hints and codesets.icd10cm_files, for
     ``icd10: lexicon``. ``data_source``: config data.source (the api configuration refuses real notes unless
-    allowed).
+    allowed). ``codeset_index``: rule codeset_index's table, for method ``grounded`` (with ``reference_choice``, its
+    settings chosen on validation) and prompt ``describe`` (with ``grounding_choice``, its final code choice).
     """
     conf = with_grammar_limits(conf, train)  # constrained configurations: bounds from config or the training split
     examples = None
@@ -50,11 +58,18 @@ def predict_configuration(name: str, conf: Mapping, notes: pd.DataFrame, n_total
             examples = lexicon_claims(nearest, train, notes, side_hints, icd10cm_files)
         else:
             examples = prompt_examples(conf.get("prompt"), nearest, train, hints)
+    if conf["method"] == GROUNDED_METHOD:  # beyond the paper: the note's lines resolved to codes (claimbench.grounding)
+        return predict_reference(name, conf, notes, n_total, out, meta_out, codeset_index, reference_choice)
     if conf["method"] == "knn":
         return predict_knn(name, conf, notes, n_total, out, meta_out, examples)
     if conf["method"] == "api":
         return predict_api(name, conf, notes, n_total, out, meta_out, data_source, examples)
-    return predict_llm(name, conf, notes, n_total, out, meta_out, model_dir, examples, progress=progress)
+    meta = predict_llm(name, conf, notes, n_total, out, meta_out, model_dir, examples, progress=progress)
+    if conf.get("prompt") == DESCRIBE_KIND:  # the descriptions resolved to codes, the final choice made on validation
+        choice = json.loads(Path(grounding_choice).read_text(encoding="utf-8"))["chosen"]
+        meta = {**meta, **ground_prediction_file(out, meta_out, notes, codeset_index, conf["grounding"], choice,
+                                                 model_dir, conf.get("load"))}
+    return meta
 
 
 def predict_from_inputs(name: str, settings: Mapping, notes: pd.DataFrame, n_total: int, out: str | Path,
@@ -62,8 +77,8 @@ def predict_from_inputs(name: str, settings: Mapping, notes: pd.DataFrame, n_tot
                         side_hints: bool = False, codesets: Mapping | None = None, data_source: str | None = None,
                         progress: bool = True) -> dict:
     """``predict_configuration`` from rule predict's files: ``inputs`` maps its input names (``train``,
-    ``neighbours``, ``hints``, ``decoding``: those the configuration has) to paths, as ``plan.predict.predict_inputs``
-    names them. The decoding settings chosen on the validation split (``decoding``) are applied to ``settings``.
+    ``neighbours``, ``hints``, ``decoding``, ``codeset_index``, ``reference_choice``, ``grounding_choice``: those the
+    configuration has) to paths, as ``plan.predict.predict_inputs`` names them. The decoding settings chosen on the validation split (``decoding``) are applied to ``settings``.
     Rule predict and ``claimbench.coding`` (new notes) both predict through here."""
     from claimbench.data.io import read_encounters
     from claimbench.predict.decoding import apply_choice
@@ -82,5 +97,8 @@ def predict_from_inputs(name: str, settings: Mapping, notes: pd.DataFrame, n_tot
         side_hints=side_hints,
         icd10cm_files=(codesets or {}).get("icd10cm_files"),
         data_source=data_source,
+        codeset_index=inputs.get("codeset_index"),
+        reference_choice=inputs.get("reference_choice"),
+        grounding_choice=inputs.get("grounding_choice"),
         progress=progress,
     )

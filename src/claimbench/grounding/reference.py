@@ -1,0 +1,134 @@
+"""The no-language-model reference of description-grounded coding (configuration method ``grounded``, beyond the
+paper): the note's own lines matched to the code sets' descriptions, as knn is the reference for retrieval from
+training claims.
+
+Each line of the note (split at sentence ends; lines shorter than ``MIN_LINE_CHARS`` are headings) is a query; a
+code's score is its best cosine similarity to any line (claimbench.grounding.resolve). Per code system the claim takes
+the best code, then the next ones while their score is at least ``threshold``, at most ``max_codes``; ICD-10-CM codes
+are moved to the side the note documents and paired CPT codes get its side modifier (claimbench.laterality), as the
+lexicon reference does. ``threshold`` and ``max_codes`` are chosen per code system on the validation split
+(``select_settings``: the highest F1 of that component, ties to the smaller setting), on record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from claimbench.claim import Claim, CptLine
+from claimbench.grounding.codeset_index import case_years
+
+MIN_LINE_CHARS = 12
+THRESHOLDS = tuple(round(0.40 + 0.05 * i, 2) for i in range(12))  # 0.40 .. 0.95
+MAX_CODES = (1, 2, 3, 4, 6)
+_SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-Z])")
+_SURGEON = re.compile(r"^[ \t]*(?:attending[ \t]+)?surgeon[^:\n]*:[ \t]*(?P<name>[^\n]+)$",
+                      re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Setting:
+    threshold: float
+    max_codes: int
+
+    def keep(self, ranked: list) -> list:
+        """The best candidate, then the next ones at or above the threshold, at most ``max_codes``."""
+        return [c for i, c in enumerate(ranked[: self.max_codes]) if i == 0 or c.score >= self.threshold]
+
+
+def note_lines(note: str) -> list[str]:
+    """The note's lines and sentences long enough to name a finding or a procedure."""
+    out = []
+    for line in str(note).splitlines():
+        out += [s.strip() for s in _SENTENCE_END.split(line) if len(s.strip()) >= MIN_LINE_CHARS]
+    return list(dict.fromkeys(out))
+
+
+def surgeon(note: str) -> str:
+    """The provider a reference claim bills under: the note's surgeon line, else "Surgeon"."""
+    found = _SURGEON.search(str(note))
+    return found["name"].strip() if found else "Surgeon"
+
+
+def rank_cases(cases, resolvers: Mapping, k: int = max(MAX_CODES)) -> dict[str, list[list]]:
+    """Per code system, each case's ``k`` best candidates (its lines as one query), in case order."""
+    queries = [note_lines(note) for note in cases["op_note"]]
+    fiscal, years = case_years(cases)
+    return {"icd10cm": resolvers["icd10cm"].rank_by_year(queries, fiscal, k),
+            "cpt": resolvers["cpt"].rank_by_year(queries, years, k)}
+
+
+def reference_claims(cases, ranked: Mapping[str, list[list]], settings: Mapping[str, Setting],
+                     cms_files: Mapping | None = None, cpt_catalog=None) -> list[Claim]:
+    """Each case's reference claim from its ranked candidates and the chosen settings per code system."""
+    from claimbench.codesets import cpt_catalog as read_catalog
+    from claimbench.laterality import SIDE_MODIFIERS, note_side, side_siblings
+
+    catalog = read_catalog(cpt_catalog)
+    paired = (set(catalog.loc[catalog["laterality"] == "paired", "cpt"].astype(str)) if "laterality" in catalog
+              else set())
+    fiscal, _ = case_years(cases)
+    claims = []
+    for i, record in enumerate(cases.to_dict("records")):
+        side = note_side(record["op_note"])
+        icd10 = [c.code for c in settings["icd10cm"].keep(ranked["icd10cm"][i])]
+        if side is not None:
+            icd10 = side_siblings(fiscal[i], cms_files).resolve(icd10, side)
+        provider = surgeon(record["op_note"])
+        lines = tuple(CptLine(provider, c.code, (SIDE_MODIFIERS[side],) if side and c.code in paired else (),
+                              c.description) for c in settings["cpt"].keep(ranked["cpt"][i]))
+        claims.append(Claim(icd10=tuple(dict.fromkeys(icd10)), cpt_lines=lines))
+    return claims
+
+
+def select_settings(validation, ranked: Mapping[str, list[list]], cms_files: Mapping | None = None,
+                    cpt_catalog=None) -> dict:
+    """Per code system the setting of the highest validation F1 of its component (paper 000's F1, the evaluation's
+    own scoring), ties to the lower threshold and fewer codes; with every candidate's F1, on record."""
+    from claimbench.claim import render_claim
+    from claimbench.evaluation.cases import score_cases
+    from claimbench.evaluation.metrics import summarize_codes
+    from claimbench.evaluation.validity import ReferenceSets
+
+    import pandas as pd
+
+    refs = ReferenceSets(cpt_catalog, None, cms_files)
+    grid = [Setting(t, m) for m in MAX_CODES for t in THRESHOLDS]
+    component = {"icd10cm": "icd10", "cpt": "cpt"}
+    ids = validation["encounter_id"].astype(str).tolist()
+    records = []
+    for setting in grid:
+        claims = reference_claims(validation, ranked, {"icd10cm": setting, "cpt": setting}, cms_files, cpt_catalog)
+        predictions = pd.DataFrame({"encounter_id": ids, "generated_text": [render_claim(c) for c in claims]})
+        f1 = summarize_codes(score_cases(validation, predictions, refs, scorer=None)).set_index("component")["f1"]
+        records.append({"threshold": setting.threshold, "max_codes": setting.max_codes,
+                        **{system: round(float(f1[component[system]]), 4) for system in component}})
+    chosen = {}
+    for system in component:
+        best = max(records, key=lambda r: (r[system], -r["threshold"], -r["max_codes"]))
+        chosen[system] = {"threshold": best["threshold"], "max_codes": best["max_codes"], "f1": best[system]}
+    return {"criterion": "per code system, the highest F1 of its component on the validation notes",
+            "n_validation_cases": len(ids), "chosen": chosen, "candidates": records}
+
+
+def chosen_settings(choice: Mapping | str | Path) -> dict[str, Setting]:
+    """The settings ``select_settings`` chose (its record, or the JSON file holding it)."""
+    if not isinstance(choice, Mapping):
+        choice = json.loads(Path(choice).read_text(encoding="utf-8"))
+    return {system: Setting(float(c["threshold"]), int(c["max_codes"])) for system, c in choice["chosen"].items()}
+
+
+def write_choice(validation, index_path: str | Path, settings: Mapping, codesets: Mapping | None,
+                 out: str | Path) -> dict:
+    """Rule select_grounding_reference: rank the validation notes, choose the settings, write the record."""
+    from claimbench.grounding.predict import load_resolvers
+
+    codesets = dict(codesets or {})
+    ranked = rank_cases(validation, load_resolvers(index_path, settings))
+    record = select_settings(validation, ranked, codesets.get("icd10cm_files"), codesets.get("cpt_catalog"))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return record
