@@ -100,6 +100,7 @@ def select_choice(name: str, conf: Mapping, validation, model_dir: str | Path, n
     from claimbench.evaluation.cases import score_cases
     from claimbench.evaluation.metrics import summarize_codes
     from claimbench.evaluation.validity import ReferenceSets
+    from claimbench.predict.decoding import write_choice
     from claimbench.predict.run import predict_llm
 
     cases = select_cases(validation, n_cases, seed)
@@ -122,13 +123,7 @@ def select_choice(name: str, conf: Mapping, validation, model_dir: str | Path, n
         records.append({"choice": choice, "score": float((f1["icd10"] + f1["cpt"]) / 2),
                         "f1": {c: round(float(v), 4) for c, v in f1.items()},
                         "seconds": round(time.perf_counter() - started, 2)})
-    best = max(records, key=lambda r: r["score"])  # max keeps the first of equal scores
-    result = {"configuration": name, "criterion": "mean of ICD-10-CM and CPT F1 on the validation sample",
-              "n_validation_cases": len(cases), "case_ids": [str(e) for e in cases["encounter_id"]],
-              "chosen": best["choice"], "candidates": records}
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    return result
+    return write_choice(out, name, cases, records, "choice")
 
 
 def predict_reference(name: str, conf: Mapping, cases, n_test: int, out: str | Path, meta_out: str | Path,

@@ -58,10 +58,16 @@ def select_decoding(name: str, conf: Mapping, validation: pd.DataFrame, model_di
             records.append({"settings": values, "score": score, "f1": {k: float(v) for k, v in summary.items()},
                             "seconds": meta.get("elapsed_seconds")})
             log.info("%s %s: validation F1 ICD-10-CM %.3f, CPT %.3f", name, values, summary["icd10"], summary["cpt"])
+    return write_choice(out, name, cases, records, "settings")
+
+
+def write_choice(out: str | Path, name: str, cases, records: list[dict], key: str) -> dict:
+    """The record of a choice made on validation notes (written to ``out`` and returned): every candidate with its
+    score, and the ``key`` of the best (mean of ICD-10-CM and CPT F1; the first of equal scores)."""
     best = max(records, key=lambda r: r["score"])  # max keeps the first of equal scores
     result = {"configuration": name, "criterion": "mean of ICD-10-CM and CPT F1 on the validation sample",
               "n_validation_cases": len(cases), "case_ids": [str(e) for e in cases["encounter_id"]],
-              "chosen": best["settings"], "candidates": records}
+              "chosen": best[key], "candidates": records}
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return result
