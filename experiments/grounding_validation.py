@@ -120,7 +120,8 @@ def main() -> int:
     from claimbench.grounding.codeset_index import build_codesets, case_years, years_needed
     from claimbench.grounding.copying import copy_table
     from claimbench.grounding.predict import CHOICES, ground_records
-    from claimbench.grounding.reference import chosen_settings, rank_cases, reference_claims, select_settings
+    from claimbench.grounding.reference import chosen_settings, rank_cases, reference_claims
+    from claimbench.grounding.reference_selection import select_settings
     from claimbench.grounding.resolve import Resolver
     from claimbench.predict.run import predict_llm
     from claimbench.plan.predict import resolve

@@ -11,7 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see scripts/retrieval_emb
 import torch  # noqa: E402
 
 from claimbench.data.io import read_encounters  # noqa: E402
-from claimbench.grounding.reference import write_choice  # noqa: E402
+from claimbench.grounding.reference_selection import write_choice  # noqa: E402
 
 smk = snakemake  # noqa: F821
 torch.set_num_threads(smk.threads)
