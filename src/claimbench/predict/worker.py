@@ -16,6 +16,7 @@ import pandas as pd
 
 
 def main(argv: list[str] | None = None) -> int:
+    from claimbench.models.distributed import end_process_group
     from claimbench.offline import set_offline_env
     from claimbench.predict.data_parallel import process_share
     from claimbench.predict.run import generate_cases
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
                               progress=state.is_main_process)
     store.close()
     state.wait_for_everyone()
+    end_process_group()
     return 0
 
 
