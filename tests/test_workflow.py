@@ -120,7 +120,7 @@ def test_report_shows_paired_comparisons_taxonomy_and_breakdowns(smoke_run):
     paired = pd.read_csv(evaluation / "paired_comparisons.csv")
     assert {"a", "b", "c", "best"} <= set(paired.finding)
     # the paired verdict is first, the rule is stated, and the section comes before Table 2
-    assert html.index("Holds here? (paired)") < html.index("Intervals apart? (paper") < html.index("Paper Table 2")
+    assert html.index("Holds here? (paired)") < html.index("Intervals apart? (paper") < html.index("Table 2 (paper 000)")
     assert "the 95% interval of F1(b) − F1(a) lies wholly above zero" in html
     taxonomy = pd.read_csv(evaluation / "taxonomy.csv")
     breakdowns = pd.read_csv(evaluation / "breakdowns.csv")
@@ -208,6 +208,9 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
     config = deep_merge(yaml.safe_load((smoke_run / "config.yaml").read_text()),
                         yaml.safe_load((smoke_run / "profiles/smoke/overrides.yaml").read_text()))
     tuned = {name for name, conf in config["configurations"].items() if (conf or {}).get("tune_decoding")}
+    # the grounded rows' settings and final-code choice are chosen by scoring validation notes as well
+    grounded = {name for name, conf in config["configurations"].items()
+                if (conf or {}).get("method") == "grounded" or (conf or {}).get("prompt") == "describe"}
     metrics = smoke_run / "src/claimbench/evaluation/metrics.py"
     original = metrics.read_text()
     try:
@@ -221,12 +224,17 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
         assert rules <= {"evaluate_cases", "evaluate_summary", "evaluate_bootstrap", "evaluate_figure3",
                          "evaluate_verdict", "evaluate_training", "case_browser", "render_report", "all",
                          "select_decoding", "predict", "predictions_summary",
+                         # the taxonomy, breakdowns and copying tables read the scored cases
+                         "evaluate_taxonomy", "evaluate_breakdowns", "querybench_taxonomy", "copying_table",
+                         # the grounded rows' choices made by scoring validation notes
+                         "select_grounding_reference", "select_grounding_choice",
                          # the style-shift check scores the shifted notes with the same evaluation
                          "predict_shifted", "evaluate_cases_shifted", "evaluate_style_shift",
                          # paper 002's evaluation scores charts with the same case metrics
                          "paper002_evaluate", "paper002_figures"}, rules
         for rule in ("select_decoding", "predict", "predict_shifted"):  # only where the evaluation chooses decoding
-            assert {wildcards for r, wildcards in planned if r == rule} <= {f"configuration={name}" for name in tuned}
+            assert {wildcards for r, wildcards in planned if r == rule} <= {f"configuration={name}"
+                                                                             for name in tuned | grounded}
     finally:
         metrics.write_text(original)
     assert dry_run_jobs(smoke_run) == set()

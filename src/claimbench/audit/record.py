@@ -84,8 +84,8 @@ def describe(path: str, producers: dict[str, tuple[Path, dict]] | None = None, r
     signature = stat_signature(file)
     entry = {"path": path, "kind": "folder" if os.path.isdir(file) else "file", "signature": signature}
     if producers and path in producers:
-        file, record = producers[path]
-        entry["made_by"] = file.as_posix()
+        record_file, record = producers[path]
+        entry["made_by"] = record_file.as_posix()
         made = next(item for item in record["outputs"] if item["path"] == path)
         if made["signature"] == signature:
             entry["sha256"] = made["sha256"]
