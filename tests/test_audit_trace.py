@@ -149,3 +149,20 @@ def test_python_dash_m_runs_the_cli(run):
     result = subprocess.run([sys.executable, "-m", "claimbench", "--root", str(run), "verify"],
                             capture_output=True, text=True, env={"PYTHONPATH": str(Path(__file__).parents[1] / "src")})
     assert result.returncode == 0 and result.stdout.startswith("verify: OK"), result.stderr
+
+
+def test_an_input_changed_since_its_producer_ran_is_hashed_itself(tmp_path, monkeypatch):
+    """A file whose size or mtime no longer matches its producer's record is hashed anew: its own content, never
+    the producer's record file."""
+    import hashlib
+
+    from claimbench.audit.record import describe
+
+    monkeypatch.chdir(tmp_path)
+    Path("data.txt").write_text("new content")
+    record_file = tmp_path / "producer.json"
+    record_file.write_text("{}")
+    producers = {"data.txt": (record_file, {"outputs": [{"path": "data.txt", "signature": "stale", "sha256": "old"}]})}
+    entry = describe("data.txt", producers)
+    assert entry["sha256"] == hashlib.sha256(b"new content").hexdigest()
+    assert entry["made_by"] == record_file.as_posix()
