@@ -64,14 +64,19 @@ class RecordError(ValueError):
         self.reason = reason
 
 
+def _check_present(raw: dict, required) -> None:
+    """RecordError for a row the reader could not read (``__error__``) or that lacks a required field."""
+    if "__error__" in raw:
+        raise RecordError(*raw["__error__"])
+    missing = [name for name in required if name not in raw]
+    if missing:
+        raise RecordError(missing[0], "required field missing")
+
+
 def validate_record(raw: dict, contract: Contract | None = None) -> dict:
     """The clean record (typed, with ``fiscal_year``), or RecordError naming the first bad field."""
     contract = contract or Contract()
-    if "__error__" in raw:
-        raise RecordError(*raw["__error__"])
-    missing = [name for name in REQUIRED_FIELDS if name not in raw]
-    if missing:
-        raise RecordError(missing[0], "required field missing")
+    _check_present(raw, REQUIRED_FIELDS)
 
     encounter_id = _encounter_id(raw["encounter_id"])
     date = _dated(raw["surgery_date"], contract)
@@ -142,11 +147,7 @@ def validate_note(raw: dict, contract: Contract | None = None) -> dict:
     """A new note to code (no codes): ``NOTE_FIELDS`` required, ``OPTIONAL_NOTE_FIELDS`` checked as an extract's
     where given (an empty CSV cell or null counts as not given). The clean record, or RecordError."""
     contract = contract or Contract()
-    if "__error__" in raw:
-        raise RecordError(*raw["__error__"])
-    missing = [name for name in NOTE_FIELDS if name not in raw]
-    if missing:
-        raise RecordError(missing[0], "required field missing")
+    _check_present(raw, NOTE_FIELDS)
     date = _dated(raw["surgery_date"], contract)
     record = {"encounter_id": _encounter_id(raw["encounter_id"]), "surgery_date": date.isoformat(),
               "fiscal_year": fiscal_year(date)}
