@@ -64,24 +64,37 @@ def rank_cases(cases, resolvers: Mapping, k: int = max(MAX_CODES)) -> dict[str, 
 def reference_claims(cases, ranked: Mapping[str, list[list]], settings: Mapping[str, Setting],
                      cms_files: Mapping | None = None, cpt_catalog=None) -> list[Claim]:
     """Each case's reference claim from its ranked candidates and the chosen settings per code system."""
-    from claimbench.codesets import cpt_catalog as read_catalog
-    from claimbench.laterality import SIDE_MODIFIERS, note_side, side_siblings
-
-    catalog = read_catalog(cpt_catalog)
-    paired = (set(catalog.loc[catalog["laterality"] == "paired", "cpt"].astype(str)) if "laterality" in catalog
-              else set())
+    build = ClaimBuilder(cms_files, cpt_catalog)
     fiscal, _ = case_years(cases)
-    claims = []
-    for i, record in enumerate(cases.to_dict("records")):
-        side = note_side(record["op_note"])
-        icd10 = [c.code for c in settings["icd10cm"].keep(ranked["icd10cm"][i])]
+    return [build(record["op_note"], fiscal[i], [c.code for c in settings["icd10cm"].keep(ranked["icd10cm"][i])],
+                  [(c.code, c.description) for c in settings["cpt"].keep(ranked["cpt"][i])])
+            for i, record in enumerate(cases.to_dict("records"))]
+
+
+class ClaimBuilder:
+    """A claim from a note's chosen codes, as the references without a language model write it: ICD-10-CM codes
+    moved to the side the note documents, each CPT line billed under the note's surgeon with the side modifier
+    where the code is a paired one (claimbench.laterality)."""
+
+    def __init__(self, cms_files: Mapping | None = None, cpt_catalog=None):
+        from claimbench.codesets import cpt_catalog as read_catalog
+
+        catalog = read_catalog(cpt_catalog)
+        self.cms_files = cms_files
+        self.paired = (set(catalog.loc[catalog["laterality"] == "paired", "cpt"].astype(str))
+                       if "laterality" in catalog else set())
+
+    def __call__(self, note: str, fiscal_year: int, icd10: list[str], cpt: list[tuple[str, str]]) -> Claim:
+        """``cpt``: (code, description) pairs."""
+        from claimbench.laterality import SIDE_MODIFIERS, note_side, side_siblings
+
+        side = note_side(note)
         if side is not None:
-            icd10 = side_siblings(fiscal[i], cms_files).resolve(icd10, side)
-        provider = surgeon(record["op_note"])
-        lines = tuple(CptLine(provider, c.code, (SIDE_MODIFIERS[side],) if side and c.code in paired else (),
-                              c.description) for c in settings["cpt"].keep(ranked["cpt"][i]))
-        claims.append(Claim(icd10=tuple(dict.fromkeys(icd10)), cpt_lines=lines))
-    return claims
+            icd10 = side_siblings(fiscal_year, self.cms_files).resolve(icd10, side)
+        provider = surgeon(note)
+        lines = tuple(CptLine(provider, code, (SIDE_MODIFIERS[side],) if side and code in self.paired else (),
+                              description) for code, description in cpt)
+        return Claim(icd10=tuple(dict.fromkeys(icd10)), cpt_lines=lines)
 
 
 def chosen_settings(choice: Mapping | str | Path) -> dict[str, Setting]:
