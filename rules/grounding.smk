@@ -2,7 +2,8 @@
 # indexed once, and the no-LM reference's settings chosen on the validation split. The configurations that use them
 # (method grounded; prompt describe) predict in rules/predict.smk. Library: claimbench.grounding; its planning:
 # claimbench.plan.grounding.
-from claimbench.plan.grounding import describe_configurations, grounded_configurations, grounding_settings
+from claimbench.plan.grounding import (describe_configurations, grounded_configurations, grounding_settings,
+                                      reference_choice_inputs)
 
 
 rule codeset_index:
@@ -29,10 +30,10 @@ rule codeset_index:
 
 
 rule select_grounding_reference:
-    """The no-LM reference's threshold and code count per code system, chosen on the validation split."""
+    """The no-LM reference's threshold and code count per code system (and, with the training evidence as anchors,
+    the neighbours per clause), chosen on the validation split."""
     input:
-        validation=LAYOUT.split("validation"),
-        index=rules.codeset_index.output.index,
+        unpack(lambda wc: reference_choice_inputs(config, wc.configuration, LAYOUT)),
     output:
         choice=LAYOUT.grounding("reference_choice", "{configuration}"),
     wildcard_constraints:
@@ -40,6 +41,7 @@ rule select_grounding_reference:
     params:
         settings=grounding_settings(config),
         codesets=config.get("codesets") or {},
+        anchors=lambda wc: config["configurations"][wc.configuration].get("anchors", "descriptions"),
     log:
         f"{LOGS}/grounding/select_grounding_reference/{{configuration}}.log",
     benchmark:

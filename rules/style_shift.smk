@@ -5,12 +5,13 @@
 # files: results/data/split/test_shifted.parquet -> retrieval/{neighbours,code_hints}_shifted.parquet ->
 # predictions/shifted/<c>.jsonl -> evaluation/shifted_cases/<c>.parquet -> evaluation/style_shift.csv + .png.
 # Include after rules/predict.smk and rules/evaluate.smk (it reuses their rules).
-from claimbench.plan.style_shift import shifted_files, shifted_inputs
+from claimbench.plan.style_shift import shifted_configurations, shifted_files, shifted_inputs
 
 N_SHIFTED_CASES = config.get("predict", {}).get("n_shifted_cases", 0)
 STYLE_SHIFT = config["data"]["source"] == "synthetic" and N_SHIFTED_CASES != 0
 SHIFTED_FILES = shifted_files(LAYOUT)  # a normal prediction input -> its style-shifted counterpart
 SHIFTED_TEST = SHIFTED_FILES[LAYOUT.split("test")]
+SHIFTED_CONFIGURATIONS = shifted_configurations(config, EVAL_CONFIGURATIONS)
 
 
 if STYLE_SHIFT:
@@ -107,15 +108,15 @@ if STYLE_SHIFT:
     rule evaluate_style_shift:
         input:
             normal=list(EVAL_CASES.values()),
-            shifted=[f"{EVAL}/shifted_cases/{name}.parquet" for name in EVAL_CONFIGURATIONS],
-            metas=[f"{PREDICTIONS}/shifted/{name}.meta.json" for name in EVAL_CONFIGURATIONS],
+            shifted=[f"{EVAL}/shifted_cases/{name}.parquet" for name in SHIFTED_CONFIGURATIONS],
+            metas=[f"{PREDICTIONS}/shifted/{name}.meta.json" for name in SHIFTED_CONFIGURATIONS],
         output:
             table=report(f"{EVAL}/style_shift.csv", caption="../report/captions/style_shift.rst", category=CLAIMS),
             figure=report(f"{EVAL}/style_shift.png", caption="../report/captions/style_shift.rst", category=CLAIMS),
         params:
             normal=EVAL_CASES,
-            shifted={name: f"{EVAL}/shifted_cases/{name}.parquet" for name in EVAL_CONFIGURATIONS},
-            metas={name: f"{PREDICTIONS}/shifted/{name}.meta.json" for name in EVAL_CONFIGURATIONS},
+            shifted={name: f"{EVAL}/shifted_cases/{name}.parquet" for name in SHIFTED_CONFIGURATIONS},
+            metas={name: f"{PREDICTIONS}/shifted/{name}.meta.json" for name in SHIFTED_CONFIGURATIONS},
         log:
             f"{LOGS}/evaluate_style_shift.log",
         benchmark:

@@ -29,6 +29,7 @@ def check_config(config: Mapping, schema: str | Path, workdir: str | Path = ".")
     workdir = Path(workdir)
     check_schema(config, schema)
     check_model_references(config)
+    check_configuration_references(config)
     check_model_sources(config, workdir)
     check_files(config, workdir)
     check_synthetic_years(config)
@@ -74,6 +75,14 @@ def check_model_references(config: Mapping) -> None:
     for name, key in used_models(config).items():
         if name not in models:
             raise ConfigError(f"config key {key}: {name!r} is not a key of `models` (configured: {', '.join(models)})")
+
+
+def check_configuration_references(config: Mapping) -> None:
+    configurations = config.get("configurations") or {}
+    for name in (config.get("predict") or {}).get("shifted_configurations") or ():
+        if name not in configurations:
+            raise ConfigError(f"config key predict.shifted_configurations: {name!r} is not a key of `configurations` "
+                              f"(configured: {', '.join(configurations)})")
 
 
 def check_model_sources(config: Mapping, workdir: Path) -> None:

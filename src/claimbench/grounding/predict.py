@@ -127,18 +127,28 @@ def select_choice(name: str, conf: Mapping, validation, model_dir: str | Path, n
 
 
 def predict_reference(name: str, conf: Mapping, cases, n_test: int, out: str | Path, meta_out: str | Path,
-                      index_path: str | Path, choice_path: str | Path) -> dict:
-    """The no-LM reference's prediction file and meta (claimbench.grounding.reference)."""
-    from claimbench.grounding.reference import chosen_settings, rank_cases, reference_claims
+                      index_path: str | Path, choice_path: str | Path, train=None) -> dict:
+    """The no-LM reference's prediction file and meta (claimbench.grounding.reference; with ``train``, the training
+    split's evidence as anchors too: claimbench.grounding.evidence)."""
     from claimbench.predict.run import _base_meta, _summary, _write_meta
     from claimbench.prompts import prompt_sha256
 
     started = time.perf_counter()
     settings = conf.get("grounding") or {}
     codesets = conf.get("codesets") or {}
-    ranked = rank_cases(cases, load_resolvers(index_path, settings))
-    chosen = chosen_settings(choice_path)
-    claims = reference_claims(cases, ranked, chosen, codesets.get("icd10cm_files"), codesets.get("cpt_catalog"))
+    record = json.loads(Path(choice_path).read_text(encoding="utf-8"))
+    if train is not None:
+        from claimbench.grounding import evidence
+
+        coder = evidence.EvidenceCoder(train, index_path, settings, codesets)
+        chosen = evidence.chosen_settings(record)
+        claims = coder.claims(cases, coder.scores(cases, sorted({s.k for s in chosen.values()})), chosen)
+    else:
+        from claimbench.grounding.reference import chosen_settings, rank_cases, reference_claims
+
+        ranked = rank_cases(cases, load_resolvers(index_path, settings))
+        chosen = chosen_settings(record)
+        claims = reference_claims(cases, ranked, chosen, codesets.get("icd10cm_files"), codesets.get("cpt_catalog"))
     records = [{"encounter_id": str(eid), "configuration": name, "model": conf.get("model_label"),
                 "prompt_sha256": prompt_sha256(str(note)), "generated_text": render_claim(claim),
                 "n_prompt_tokens": 0, "n_new_tokens": 0, "seconds": 0.0}

@@ -17,6 +17,23 @@ def is_grounded(conf: Mapping) -> bool:
     return conf.get("method") == GROUNDED_METHOD or conf.get("prompt") == DESCRIBE_KIND
 
 
+EVIDENCE_ANCHORS = "training_evidence"  # method grounded matched to the training split's evidence clauses too
+
+
+def uses_training_evidence(conf: Mapping) -> bool:
+    """Whether a grounded configuration reads the training split (claimbench.grounding.evidence)."""
+    return conf.get("method") == GROUNDED_METHOD and conf.get("anchors") == EVIDENCE_ANCHORS
+
+
+def reference_choice_inputs(config: Mapping, name: str, layout) -> dict:
+    """Input files of rule select_grounding_reference for configuration ``name``: the validation split and the
+    code-set index, and the training split where its anchors are the training evidence."""
+    inputs = {"validation": layout.split("validation"), "index": layout.grounding("codeset_index")}
+    if uses_training_evidence((config.get("configurations") or {}).get(name) or {}):
+        inputs["train"] = layout.split("train")
+    return inputs
+
+
 def grounded_configurations(config: Mapping) -> list[str]:
     """The no-LM reference configurations (method grounded)."""
     return [name for name, conf in (config.get("configurations") or {}).items()

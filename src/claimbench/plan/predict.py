@@ -6,7 +6,8 @@ import copy
 from collections.abc import Mapping
 
 from claimbench.plan import names_pattern
-from claimbench.plan.grounding import DESCRIBE_KIND, DESCRIBE_TASK, grounding_settings, is_grounded
+from claimbench.plan.grounding import (DESCRIBE_KIND, DESCRIBE_TASK, grounding_settings, is_grounded,
+                                      uses_training_evidence)
 from claimbench.plan.layout import LAYOUT, Layout
 from claimbench.plan.methods import FINETUNED_METHOD, GROUNDED_METHOD, LLM_METHODS, RETRIEVAL_METHODS
 from claimbench.prompts import EXAMPLE_KINDS, HINTS_KIND
@@ -48,6 +49,9 @@ def resolve(config: Mapping, name: str) -> dict:
             conf["model_label"] += "; ICD-10-CM from the training split's code lexicon"
     elif conf["method"] == GROUNDED_METHOD:
         conf["model_label"] = "the note's lines matched to the code sets' descriptions (all-MiniLM-L6-v2; no LLM)"
+        if uses_training_evidence(conf):
+            conf["model_label"] = ("the note's clauses matched to the code sets' descriptions and the training "
+                                   "split's evidence clauses (all-MiniLM-L6-v2; no LLM)")
     elif conf["method"] == "api":
         conf["model_label"] = conf.get("model_name", "gpt-4o")
     else:
@@ -129,6 +133,8 @@ def predict_inputs(config: Mapping, name: str, model_dir, layout: Layout = LAYOU
         inputs["codeset_index"] = layout.grounding("codeset_index")
     if method == GROUNDED_METHOD:
         inputs["reference_choice"] = layout.grounding("reference_choice", name)
+        if uses_training_evidence(conf):
+            inputs["train"] = layout.split("train")
     if conf.get("prompt") == DESCRIBE_KIND:  # nearest code or the model's choice, chosen on validation notes
         inputs["grounding_choice"] = layout.grounding("choice", name)
     return inputs

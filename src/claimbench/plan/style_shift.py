@@ -22,3 +22,10 @@ def shifted_inputs(inputs: Mapping[str, str], layout: Layout = LAYOUT) -> dict[s
     their code hints in place of the normal ones; the model, training split and decoding choice stay."""
     files = shifted_files(layout)
     return {key: files.get(path, path) for key, path in inputs.items()}
+
+
+def shifted_configurations(config: Mapping, names: list[str]) -> list[str]:
+    """The configurations (of ``names``, in order) that predict the style-shifted notes: config
+    ``predict.shifted_configurations``, or all of them where it is null or absent."""
+    only = (config.get("predict") or {}).get("shifted_configurations")
+    return [name for name in names if only is None or name in only]

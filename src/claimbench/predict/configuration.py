@@ -16,7 +16,7 @@ import json
 import pandas as pd
 
 from claimbench.grounding.predict import ground_prediction_file, predict_reference
-from claimbench.plan.grounding import DESCRIBE_KIND
+from claimbench.plan.grounding import DESCRIBE_KIND, uses_training_evidence
 from claimbench.plan.methods import GROUNDED_METHOD
 from claimbench.predict.run import (
     hint_neighbours,
@@ -59,7 +59,8 @@ def predict_configuration(name: str, conf: Mapping, notes: pd.DataFrame, n_total
         else:
             examples = prompt_examples(conf.get("prompt"), nearest, train, hints)
     if conf["method"] == GROUNDED_METHOD:  # beyond the paper: the note's lines resolved to codes (claimbench.grounding)
-        return predict_reference(name, conf, notes, n_total, out, meta_out, codeset_index, reference_choice)
+        return predict_reference(name, conf, notes, n_total, out, meta_out, codeset_index, reference_choice,
+                                 train if uses_training_evidence(conf) else None)
     if conf["method"] == "knn":
         return predict_knn(name, conf, notes, n_total, out, meta_out, examples)
     if conf["method"] == "api":
