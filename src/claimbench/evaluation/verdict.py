@@ -48,7 +48,7 @@ from claimbench.evaluation.paired import (
     paired_verdict,
 )
 from claimbench.evaluation.tables import _text, paper_table2
-from claimbench.plan.methods import FINETUNED_METHOD
+from claimbench.plan.methods import FINETUNED_METHOD, GROUNDED_METHOD
 
 Replicates = Mapping[tuple[str, str], np.ndarray]  # (configuration, component) -> F1 per bootstrap replicate
 BEYOND_PAPER = "beyond the paper"
@@ -262,6 +262,19 @@ def best_of_finetuned(headline: pd.DataFrame) -> tuple[str | None, list[str]]:
     return best, [n for n, m in methods.items() if m != FINETUNED_METHOD]
 
 
+def best_of_grounded(headline: pd.DataFrame) -> tuple[str | None, list[str]]:
+    """The description-grounded configuration without a language model (method grounded) that ran with the highest
+    mean of ICD-10-CM and CPT F1, and the retrieval references (method knn) that ran; (None, []) without both."""
+    ran = headline[(headline.configuration != "") & headline.run.map(_flag)]
+    methods = ran.drop_duplicates("configuration").set_index("configuration").method.str.lower()
+    grounded = [n for n, m in methods.items() if m == GROUNDED_METHOD]
+    references = [n for n, m in methods.items() if m == "knn"]
+    if not grounded or not references:
+        return None, []
+    f1 = ran.set_index(["configuration", "component"]).f1
+    return max(grounded, key=lambda n: (f1.loc[(n, "icd10")] + f1.loc[(n, "cpt")]) / 2), references
+
+
 PAIRED_COLUMNS = ["finding", "configuration_low", "component_low", "configuration_high", "component_high", "f1_low",
                   "f1_high", "difference", "lower", "upper", "paired", "nonoverlap", "mcnemar_only_low",
                   "mcnemar_only_high", "mcnemar_p"]
@@ -277,6 +290,8 @@ def paired_table(headline: pd.DataFrame, replicates: Replicates, cases: Mapping[
     pairs = [(finding[0], pair) for finding in findings if not finding[4] for pair in finding[3]]
     best, others = best_of_finetuned(headline)
     pairs += [("best", ((other, c), (best, c))) for other in others for c in COMPONENTS]
+    grounded, references = best_of_grounded(headline)
+    pairs += [("grounded", ((other, c), (grounded, c))) for other in references for c in COMPONENTS]
     matches = {c: full_match(cases, c) for c in COMPONENTS} if cases else {}
     rows = []
     for finding, ((low_name, low_component), (high_name, high_component)) in pairs:
@@ -300,12 +315,13 @@ _SIDE = {YES: "above", NO: "below", NOT_SEPARABLE: "not separable", NOT_TESTED: 
 _APART = {YES: "apart", NO: "apart", NOT_SEPARABLE: "overlap", NOT_TESTED: NOT_TESTED}
 
 
-def best_finetuned(paired: pd.DataFrame) -> tuple[str | None, pd.DataFrame]:
+def best_finetuned(paired: pd.DataFrame, finding: str = "best") -> tuple[str | None, pd.DataFrame]:
     """The best fine-tuned configuration against every configuration without fine-tuning (``paired_table``'s rows
-    of finding "best"): per pair and component the F1 difference (best minus it) with its paired 95% interval, the
+    of finding "best"; finding "grounded": the best description-grounded configuration against the retrieval
+    references): per pair and component the F1 difference (best minus it) with its paired 95% interval, the
     paired verdict (above / below / not separable), whether the two F1 intervals are apart (the paper's view) and
-    McNemar's test on full match. (None, empty) when no fine-tuned configuration ran."""
-    rows = paired[paired.finding == "best"]
+    McNemar's test on full match. (None, empty) when no such configuration ran."""
+    rows = paired[paired.finding == finding]
     if rows.empty:
         return None, pd.DataFrame()
     table = pd.DataFrame({
