@@ -28,7 +28,10 @@ import numpy as np
 
 from claimbench.grounding.codeset_index import unit_rows
 
-CPT_LABEL_MIN = 0.5
+CPT_LABEL_MIN = 0.5  # least cosine of the clause that carries a billed CPT line in a training note
+KS = (1, 3, 5, 10)  # nearest anchors per clause, chosen on validation with the threshold and the code count
+THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7)
+MAX_CODES = (1, 2, 3, 4, 6)
 _HEADER = re.compile(r"^\s*[A-Za-z][A-Za-z0-9 ()/&'.#-]{0,48}?\s*:\s*")
 _SENTENCE_END = re.compile(r"(?<=[.;!?])\s+")
 _PARTS = re.compile(r"\s*[,;]\s+|\s+(?:and|&)\s+|(?:^|\s)\d+[.)]\s+")
@@ -80,45 +83,46 @@ def cpt_line_words(line: Mapping) -> list[str]:
     return [w for w in dict.fromkeys(words) if w]
 
 
+def cpt_clause_codes(record: Mapping, clause_vectors: np.ndarray, line_vectors) -> list[tuple[str, ...]]:
+    """Each clause's CPT codes: a billed line's code goes to the clause most like its own words (``line_vectors``:
+    the line's words' unit vectors, one array per line), where that similarity is at least ``CPT_LABEL_MIN``."""
+    own: list[list[str]] = [[] for _ in range(len(clause_vectors))]
+    for line, vectors in zip(record.get("cpt_lines") or (), line_vectors):
+        if not len(clause_vectors) or not len(vectors):
+            continue
+        similarity = (clause_vectors @ vectors.T).max(axis=1)
+        best = int(np.argmax(similarity))
+        if similarity[best] >= CPT_LABEL_MIN:
+            own[best].append(str(line["cpt"]))
+    return [tuple(dict.fromkeys(codes)) for codes in own]
+
+
 def build_anchors(train, embedder, descriptions: Mapping[str, Mapping[str, str]], batch_size: int = 64) -> dict:
-    """Per code system the anchors of the training split (``descriptions``: system -> {code: description}, the
-    description anchors)."""
+    """Per code system the anchors of the training split: its notes' clauses with their codes (or none), then the
+    description anchors (``descriptions``: system -> {code: description})."""
     from claimbench.retrieval import embed
 
     records = train.to_dict("records")
     clauses = [note_clauses(r["op_note"]) for r in records]
     texts = list(dict.fromkeys(t for cs in clauses for _, t in cs))
-    words = [[w for line in r.get("cpt_lines") or () for w in cpt_line_words(line)] for r in records]
-    word_texts = list(dict.fromkeys(w for ws in words for w in ws))
-    vectors = unit_rows(embed(texts + word_texts, embedder, batch_size=batch_size))
+    words = list(dict.fromkeys(w for r in records for line in r.get("cpt_lines") or () for w in cpt_line_words(line)))
+    vectors = unit_rows(embed(texts + words, embedder, batch_size=batch_size))  # one call: the same batches each run
     row = {t: i for i, t in enumerate(texts)}
-    word_row = {t: len(texts) + i for i, t in enumerate(word_texts)}
-    out = {}
-    icd_codes, cpt_codes, rows = [], [], []
+    word_row = {w: len(texts) + i for i, w in enumerate(words)}
+    labels: dict[str, list] = {"icd10cm": [], "cpt": []}
     for record, cs in zip(records, clauses):
-        icd_codes += icd10_clause_codes(record, cs)
-        own = [[] for _ in cs]
-        clause_vectors = vectors[[row[t] for _, t in cs]] if cs else np.zeros((0, vectors.shape[1]))
-        for line in record.get("cpt_lines") or ():
-            line_vectors = vectors[[word_row[w] for w in cpt_line_words(line)]]
-            if not len(cs) or not len(line_vectors):
-                continue
-            similarity = (clause_vectors @ line_vectors.T).max(axis=1)
-            best = int(np.argmax(similarity))
-            if similarity[best] >= CPT_LABEL_MIN:
-                own[best].append(str(line["cpt"]))
-        cpt_codes += [tuple(dict.fromkeys(c)) for c in own]
-        rows += [row[t] for _, t in cs]
-    clause_vectors = vectors[rows]
+        labels["icd10cm"] += icd10_clause_codes(record, cs)
+        line_vectors = [vectors[[word_row[w] for w in cpt_line_words(line)]] for line in record.get("cpt_lines") or ()]
+        labels["cpt"] += cpt_clause_codes(record, vectors[[row[t] for _, t in cs]], line_vectors)
     clause_texts = [t for cs in clauses for _, t in cs]
-    for system, labels in (("icd10cm", icd_codes), ("cpt", cpt_codes)):
+    clause_vectors = vectors[[row[t] for t in clause_texts]]
+    out = {}
+    for system in ("icd10cm", "cpt"):
         described = dict(descriptions.get(system) or {})
-        desc_codes = list(described)
-        desc_vectors = (unit_rows(embed([described[c] for c in desc_codes], embedder, batch_size=batch_size))
-                        if desc_codes else np.zeros((0, vectors.shape[1]), dtype=vectors.dtype))
+        desc_vectors = (unit_rows(embed(list(described.values()), embedder, batch_size=batch_size)) if described
+                        else np.zeros((0, vectors.shape[1]), dtype=vectors.dtype))
         out[system] = Anchors(np.vstack([clause_vectors, desc_vectors]).astype(np.float32),
-                              list(labels) + [(c,) for c in desc_codes],
-                              clause_texts + [described[c] for c in desc_codes])
+                              labels[system] + [(c,) for c in described], clause_texts + list(described.values()))
     return out
 
 
@@ -143,31 +147,12 @@ def clause_votes(query_vectors: np.ndarray, anchors: Anchors, k: int) -> list[di
     return out
 
 
-def note_scores(note: str, anchors: Anchors, embedder, k: int) -> dict[str, float]:
-    """Each code's best clause vote in the note."""
-    from claimbench.retrieval import embed
-
-    texts = [t for _, t in note_clauses(note)]
-    if not texts:
-        return {}
-    scores: dict[str, float] = {}
-    for votes in clause_votes(unit_rows(embed(texts, embedder)), anchors, k):
-        for code, v in votes.items():
-            scores[code] = max(scores.get(code, 0.0), v)
-    return scores
-
-
 def keep_codes(scores: Mapping[str, float], valid: Iterable[str] | frozenset, threshold: float,
                max_codes: int) -> list[str]:
     """The valid codes scoring at least ``threshold``, best first (ties by code), at most ``max_codes``."""
     valid = frozenset(valid)
     ranked = sorted((c for c in scores if c in valid and scores[c] >= threshold), key=lambda c: (-scores[c], c))
     return ranked[:max_codes]
-
-
-KS = (1, 3, 5, 10)  # nearest anchors per clause, chosen on validation with the threshold and the code count
-THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7)
-MAX_CODES = (1, 2, 3, 4, 6)
 
 
 @dataclass(frozen=True)
@@ -179,8 +164,8 @@ class EvidenceSetting:
 
 def case_scores(cases, anchors: Mapping[str, Anchors], embedder, ks: Iterable[int] = KS,
                 batch_size: int = 64) -> dict[int, dict[str, list[dict[str, float]]]]:
-    """k -> code system -> each case's code scores (``note_scores`` for every k at once: the clauses are embedded
-    once)."""
+    """k -> code system -> each case's code scores: each code's best clause vote in the note (``clause_votes``), for
+    every k at once, each clause embedded once."""
     from claimbench.retrieval import embed
 
     clauses = [[t for _, t in note_clauses(note)] for note in cases["op_note"]]
