@@ -249,11 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m claimbench.models.finetune JOB.json", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from claimbench.models.distributed import end_process_group
+    from claimbench.models.distributed import finish_process
 
     run_finetune(json.loads(Path(argv[0]).read_text()))
-    end_process_group()
-    return 0
+    return finish_process(0)
 
 
 if __name__ == "__main__":

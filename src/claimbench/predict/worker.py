@@ -16,7 +16,7 @@ import pandas as pd
 
 
 def main(argv: list[str] | None = None) -> int:
-    from claimbench.models.distributed import end_process_group
+    from claimbench.models.distributed import finish_process
     from claimbench.offline import set_offline_env
     from claimbench.predict.data_parallel import process_share
     from claimbench.predict.run import generate_cases
@@ -31,8 +31,7 @@ def main(argv: list[str] | None = None) -> int:
                               progress=state.is_main_process)
     store.close()
     state.wait_for_everyone()
-    end_process_group()
-    return 0
+    return finish_process(0)
 
 
 if __name__ == "__main__":
