@@ -41,7 +41,6 @@ rule select_grounding_reference:
     params:
         settings=grounding_settings(config),
         codesets=config.get("codesets") or {},
-        anchors=lambda wc: config["configurations"][wc.configuration].get("anchors", "descriptions"),
     log:
         f"{LOGS}/grounding/select_grounding_reference/{{configuration}}.log",
     benchmark:

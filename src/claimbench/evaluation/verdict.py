@@ -252,27 +252,34 @@ def best_of_finetuned(headline: pd.DataFrame) -> tuple[str | None, list[str]]:
     """The fine-tuned configuration that ran (a paper row or an extra) with the highest mean of ICD-10-CM and CPT F1,
     and every other configuration that ran and is not fine-tuned (base, rag and the references without a language
     model, e.g. knn); (None, []) when no fine-tuned configuration ran."""
-    ran = headline[(headline.configuration != "") & headline.run.map(_flag)]
-    methods = ran.drop_duplicates("configuration").set_index("configuration").method.str.lower()
+    ran, methods = _ran_methods(headline)
     finetuned = [n for n, m in methods.items() if m == FINETUNED_METHOD]
     if not finetuned:
         return None, []
-    f1 = ran.set_index(["configuration", "component"]).f1
-    best = max(finetuned, key=lambda n: (f1.loc[(n, "icd10")] + f1.loc[(n, "cpt")]) / 2)
-    return best, [n for n, m in methods.items() if m != FINETUNED_METHOD]
+    return _highest_mean_f1(ran, finetuned), [n for n, m in methods.items() if m != FINETUNED_METHOD]
 
 
 def best_of_grounded(headline: pd.DataFrame) -> tuple[str | None, list[str]]:
     """The description-grounded configuration without a language model (method grounded) that ran with the highest
     mean of ICD-10-CM and CPT F1, and the retrieval references (method knn) that ran; (None, []) without both."""
-    ran = headline[(headline.configuration != "") & headline.run.map(_flag)]
-    methods = ran.drop_duplicates("configuration").set_index("configuration").method.str.lower()
+    ran, methods = _ran_methods(headline)
     grounded = [n for n, m in methods.items() if m == GROUNDED_METHOD]
     references = [n for n, m in methods.items() if m == "knn"]
     if not grounded or not references:
         return None, []
+    return _highest_mean_f1(ran, grounded), references
+
+
+def _ran_methods(headline: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The headline rows of the configurations that ran, and each such configuration's method (lower case)."""
+    ran = headline[(headline.configuration != "") & headline.run.map(_flag)]
+    return ran, ran.drop_duplicates("configuration").set_index("configuration").method.str.lower()
+
+
+def _highest_mean_f1(ran: pd.DataFrame, names: list[str]) -> str:
+    """Of ``names``, the configuration with the highest mean of ICD-10-CM and CPT F1 (the first on a tie)."""
     f1 = ran.set_index(["configuration", "component"]).f1
-    return max(grounded, key=lambda n: (f1.loc[(n, "icd10")] + f1.loc[(n, "cpt")]) / 2), references
+    return max(names, key=lambda n: (f1.loc[(n, "icd10")] + f1.loc[(n, "cpt")]) / 2)
 
 
 PAIRED_COLUMNS = ["finding", "configuration_low", "component_low", "configuration_high", "component_high", "f1_low",

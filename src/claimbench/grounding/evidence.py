@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from claimbench.grounding.codeset_index import unit_rows
+from claimbench.lexicon import normalize_phrase
 
 CPT_LABEL_MIN = 0.5  # least cosine of the clause that carries a billed CPT line in a training note
 KS = (1, 3, 5, 10)  # nearest anchors per clause, chosen on validation with the threshold and the code count
@@ -36,10 +37,6 @@ _HEADER = re.compile(r"^\s*[A-Za-z][A-Za-z0-9 ()/&'.#-]{0,48}?\s*:\s*")
 _SENTENCE_END = re.compile(r"(?<=[.;!?])\s+")
 _PARTS = re.compile(r"\s*[,;]\s+|\s+(?:and|&)\s+|(?:^|\s)\d+[.)]\s+")
 _RATIONALE_TAIL = re.compile(r"\s+documented\b.*$", re.IGNORECASE | re.DOTALL)
-
-
-def _plain(text: str) -> str:
-    return " ".join(str(text).lower().split())
 
 
 def note_clauses(note: str) -> list[tuple[int, str]]:
@@ -70,10 +67,10 @@ class Anchors:
 
 def icd10_clause_codes(record: Mapping, clauses: list[tuple[int, str]]) -> list[tuple[str, ...]]:
     """Each clause's ICD-10-CM codes: those whose cited evidence span lies within it on its line."""
-    spans = [(int(e["line"]), _plain(e["text"]), str(e["code"])) for e in record.get("icd10_evidence") or ()
+    spans = [(int(e["line"]), normalize_phrase(e["text"]), str(e["code"])) for e in record.get("icd10_evidence") or ()
              if e.get("text")]
     return [tuple(dict.fromkeys(code for span_line, span, code in spans
-                                if span_line == line and span and span in _plain(text)))
+                                if span_line == line and span and span in normalize_phrase(text)))
             for line, text in clauses]
 
 
