@@ -1,10 +1,11 @@
-"""Notes per minute of `claimbench code` for the default's best configuration, with and without the claim grammar.
+"""Notes per minute of `claimbench code` for a fine-tuned configuration, with and without the claim grammar.
 
     .venv/bin/python benchmarks/code_notes_speed.py [--run .] [--notes examples/new_notes.jsonl] [--repeats 3]
         [--configurations ft-mini+lexicon+grammar ft-mini+lexicon]
 
-Codes the notes file with each configuration of a finished run (the same merged model, decoded under the claim
-grammar and without it), into a fresh temporary folder each repeat (nothing is resumed; the run is only read).
+Codes the notes file with each configuration of a finished run that has them (by default ft-mini+lexicon of
+profiles/study/extras.yaml: one merged model, decoded under the claim grammar and without it), into a fresh
+temporary folder each repeat (nothing is resumed; the run is only read).
 Prints each repeat and the median of: notes per minute over the whole command (model load, retrieval, code hints,
 grammar compilation, generation) and over generation alone (the sum of the notes' seconds). Run it on a quiet machine.
 """

@@ -15,11 +15,12 @@ from claimbench.plan.finetune import deep_merge
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+STUDY_EXTRAS = deep_merge(DEFAULT, yaml.safe_load((ROOT / "profiles/study/extras.yaml").read_text()))
 CATALOG_HEADER = "# a licensed catalog\ncpt,description,first_year,last_year\n"
 
 
-def check(change) -> str:
-    config = copy.deepcopy(DEFAULT)
+def check(change, base: dict = DEFAULT) -> str:
+    config = copy.deepcopy(base)
     change(config)
     with pytest.raises(ConfigError) as error:
         check_config(config, SCHEMA, ROOT)
@@ -28,7 +29,7 @@ def check(change) -> str:
     return message
 
 
-@pytest.mark.parametrize("profile", [None, "profiles/smoke/overrides.yaml"])
+@pytest.mark.parametrize("profile", [None, "profiles/smoke/overrides.yaml", "profiles/study/extras.yaml"])
 def test_shipped_configurations_pass(profile):
     config = deep_merge(DEFAULT, yaml.safe_load((ROOT / profile).read_text())) if profile else DEFAULT
     check_config(config, SCHEMA, ROOT)
@@ -57,9 +58,9 @@ def test_unknown_model_key_names_the_key(change, says):
 
 
 def test_finetuned_from_takes_its_sources_model():
-    # the default's ft-mini+lexicon+grammar names no model: it is ft-mini+lexicon's, checked under finetuned_from
-    assert "model" not in DEFAULT["configurations"]["ft-mini+lexicon+grammar"]
-    says = check(lambda c: c["configurations"]["ft-mini+lexicon"].update(model="phi3"))
+    # the study extras' ft-mini+lexicon+grammar names no model: it is ft-mini+lexicon's, checked under finetuned_from
+    assert "model" not in STUDY_EXTRAS["configurations"]["ft-mini+lexicon+grammar"]
+    says = check(lambda c: c["configurations"]["ft-mini+lexicon"].update(model="phi3"), STUDY_EXTRAS)
     assert "config key configurations.ft-mini+lexicon.model: 'phi3' is not a key of `models`" in says
     # a qlora configuration of its own (no finetuned_from) must still name its model
     says = check(lambda c: c["configurations"]["ft-mini"].pop("model"))

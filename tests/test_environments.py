@@ -76,7 +76,8 @@ def test_rules_take_their_environment_from_the_profile(tmp_path):
         (tmp_path / name / "config.json").write_text('{"model_type": "phi3"}')
         overlay["models"][name] = {"source": {"path": str(tmp_path / name)}}
     (tmp_path / "models.yaml").write_text(yaml.safe_dump(overlay))
-    assert _rule_envs("config.yaml") == {
+    # select_decoding: ft-mini+lexicon of the study extras (the default has no configuration that tunes decoding)
+    assert _rule_envs("config.yaml", "profiles/study/extras.yaml") == {
         "predict/base": "cpu.yaml", "predict/knn": "cpu.yaml", "finetune/ft-mini": "cpu.yaml",
         "merge_adapter/ft-medium": "cpu.yaml", "select_decoding/ft-mini+lexicon": "cpu.yaml"}
     # profiles/paper: the LLM predictions and the fine-tuning run where flash-attn and DeepSpeed are; knn needs neither

@@ -372,8 +372,8 @@ def test_constrained_extras_are_labelled_and_train_nothing():
         config = deep_merge(config, yaml.safe_load((root / "profiles" / "study" / overlay).read_text()))
     for each in (default, config):
         jsonschema.validate(each, schema)
-    # the default runs the grammar on its best extra only (docs/decisions.md); profiles/study/extras.yaml the others
-    assert {n for n, c in default["configurations"].items() if c.get("constrained")} == {"ft-mini+lexicon+grammar"}
+    # the default runs no language model under the grammar (docs/decisions.md); profiles/study/extras.yaml does
+    assert not {n for n, c in default["configurations"].items() if c.get("constrained")}
     extras = {n for n, c in config["configurations"].items() if c.get("constrained")}
     assert extras == {"rag+grammar", "ft-mini+grammar", "ft-mini+lexicon+grammar"}
     assert not extras & set(config["evaluation"]["paper_columns"])  # no paper column: labelled beyond the paper
@@ -433,8 +433,11 @@ def test_long_generation_jobs_are_scheduled_before_short_ones():
     import yaml
 
     from claimbench.plan import scheduling
+    from claimbench.plan.finetune import deep_merge
 
-    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    root = Path(__file__).resolve().parents[1]
+    config = deep_merge(yaml.safe_load((root / "config.yaml").read_text()),
+                        yaml.safe_load((root / "profiles/study/extras.yaml").read_text()))
     priority = {name: scheduling.predict_priority(config, name) for name in config["configurations"]}
     assert priority["ft-mini+lexicon+grammar"] == priority["ft-mini"] > priority["rag"] == priority["base"]
     assert priority["rag"] > scheduling.OTHER_GENERATION > priority["knn"] == priority["api"] == 0

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     code = commands.add_parser("code", help="code new operative notes with a configuration of the finished run")
     code.add_argument("notes", help="JSONL, CSV or Parquet: encounter_id, op_note, surgery_date "
                                     "[, service, patient_age, patient_sex]")
-    code.add_argument("--configuration", required=True, help="e.g. ft-mini+lexicon+grammar")
+    code.add_argument("--configuration", required=True, help="e.g. grounded+evidence, or knn")
     code.add_argument("--run", default=None, help="the checkout of the finished run (default: --root)")
     code.add_argument("-o", "--output", default=None,
                       help="the claims file (default: RUN/results/coded/<configuration>/claims.jsonl)")
