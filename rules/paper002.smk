@@ -128,12 +128,42 @@ rule paper002_predict:
         "../scripts/paper002_predict.py"
 
 
+rule paper002_ground:
+    """Beyond the paper: the fine-tuned stand-in's words for each diagnosis (its cited evidence) and procedure (its
+    rationale) resolved to the nearest valid code among the training part's evidence and the code descriptions
+    (claimbench.paper002.grounded); the model's invented codes are dropped. One neighbour, no threshold: nothing is
+    chosen on data."""
+    input:
+        predictions=f"{P002}/predictions/fine-tuned.jsonl",
+        source_meta=f"{P002}/predictions/fine-tuned.meta.json",
+        evaluation=rules.paper002_split.output.evaluation,
+        train=rules.paper002_split.output.train,
+        index=rules.codeset_index.output.index,
+    output:
+        predictions=f"{P002}/predictions/{paper002_plan.GROUNDED}.jsonl",
+        meta=f"{P002}/predictions/{paper002_plan.GROUNDED}.meta.json",
+    params:
+        settings=grounding_settings(config),
+        codesets=config.get("codesets") or {},
+    log:
+        f"{LOGS}/paper002/ground.log",
+    benchmark:
+        f"{BENCH}/paper002/ground.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    script:
+        "../scripts/paper002_ground.py"
+
+
 rule paper002_evaluate:
     """Levels 0-4, evidence Jaccard, CPT, domains, categories, chapters and training frequency (claimbench.paper002)."""
     input:
         evaluation=rules.paper002_split.output.evaluation,
         train=rules.paper002_split.output.train,
-        predictions=expand(f"{P002}/predictions/{{configuration}}.jsonl", configuration=paper002_plan.CONFIGURATIONS),
+        predictions=expand(f"{P002}/predictions/{{configuration}}.jsonl", configuration=paper002_plan.EVALUATED),
     output:
         cases=f"{P002}/evaluation/cases.parquet",
         levels=f"{P002}/evaluation/levels.csv",
@@ -143,7 +173,7 @@ rule paper002_evaluate:
         frequency=f"{P002}/evaluation/frequency.csv",
         summary=f"{P002}/evaluation/summary.json",
     params:
-        predictions={name: f"{P002}/predictions/{name}.jsonl" for name in paper002_plan.CONFIGURATIONS},
+        predictions={name: f"{P002}/predictions/{name}.jsonl" for name in paper002_plan.EVALUATED},
         min_category_cases=P002_CONFIG.get("min_category_cases", 3),
         evidence_jaccard=P002_CONFIG.get("evidence_jaccard_threshold"),
         codesets=config.get("codesets", {}),
@@ -216,6 +246,7 @@ if P002_ON:
     REPORT_INPUTS["paper002_train_stats"] = f"{P002}/finetune/fine-tuned/train_stats.json"
     REPORT_INPUTS["paper002_meta_zero_shot"] = f"{P002}/predictions/zero-shot.meta.json"
     REPORT_INPUTS["paper002_meta_fine_tuned"] = f"{P002}/predictions/fine-tuned.meta.json"
+    REPORT_INPUTS["paper002_meta_grounded"] = rules.paper002_ground.output.meta
     for _name in ("levels", "domains", "categories", "chapters", "frequency", "summary"):
         REPORT_INPUTS[f"paper002_{_name}"] = getattr(rules.paper002_evaluate.output, _name)
     REPORT_INPUTS["paper002_levels_figure"] = rules.paper002_figures.output.levels

@@ -16,10 +16,13 @@ TEST_SPLIT = "results/data/split/test.parquet"
 SHIFTED_TEST = "results/data/split/test_shifted.parquet"
 # Rules that make or tune a model: their outputs, and everything that feeds them, must be blind to the test split.
 TRAINING_RULES = {"finetune", "merge_adapter", "finetune_neighbours", "select_decoding", "select_grounding_reference",
-                  "select_grounding_choice"}
-# Training rules of extras only (ft-mini+describe: profiles/study/extras.yaml), not in the default DAG; the smoke
-# profile runs them.
-EXTRA_RULES = {"select_grounding_choice"}
+                  "select_grounding_choice", "paper002_finetune", "paper002_merge"}
+# Paper 002's held-out charts (its fixed 95/5 split): its fine-tuning must be as blind to them as paper 000's to the test
+# split; its description-grounded variant (rule paper002_ground) reads them as a prediction does, and chooses nothing.
+P002_EVALUATION = "results/paper002/data/evaluation.parquet"
+# Training rules of extras only (ft-mini+lexicon, ft-mini+describe: profiles/study/extras.yaml), not in the default
+# DAG; the smoke profile runs them.
+EXTRA_RULES = {"select_grounding_choice", "select_decoding", "finetune_neighbours"}
 
 
 @pytest.mark.parametrize("profile", [None, "profiles/smoke"])
@@ -29,11 +32,13 @@ def test_no_training_or_tuning_job_reads_the_test_split(profile):
     expected = TRAINING_RULES if profile else TRAINING_RULES - EXTRA_RULES
     assert {job["rule"] for job in training} >= expected, "a training or tuning rule is missing from the DAG"
     for job in upstream(jobs, training):
-        if job["rule"] == "split_encounters":
-            continue  # it writes the test split (with the others); reading its train/validation outputs is fine
+        if job["rule"] in ("split_encounters", "paper002_split"):
+            continue  # each writes a held-out split (with the others); reading its train/validation outputs is fine
+        assert P002_EVALUATION not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads paper 002's charts"
         assert TEST_SPLIT not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads the test split"
         assert SHIFTED_TEST not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads shifted test notes"
     # and the test split really is read downstream (the parse found the inputs at all)
     assert any(TEST_SPLIT in job["input"] for job in jobs if job["rule"] == "predict")
+    assert any(P002_EVALUATION in job["input"] for job in jobs if job["rule"] == "paper002_ground")
     if profile:  # the default leaves the style-shift check off (predict.n_shifted_cases: 0); the smoke profile runs it
         assert any(SHIFTED_TEST in job["input"] for job in jobs if job["rule"] == "predict_shifted")

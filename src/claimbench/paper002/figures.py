@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from claimbench.paper002.metrics import COMPONENTS  # noqa: E402
+from claimbench.plan.paper002 import GROUNDED  # noqa: E402
 
 SHORT_LABELS = {"icd10_l0": "L0\ncategory", "icd10_l1": "L1\nsubcategory", "icd10_l2": "L2\nfine-grained",
                 "icd10_l3": "L3\nexact", "icd10_l4": "L4\nexact +\nevidence", "cpt": "CPT"}
@@ -49,7 +50,8 @@ def levels_figure(levels: pd.DataFrame, path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     for i, name in enumerate(configurations):
         rows = levels[levels.configuration == name].set_index("component").reindex(list(COMPONENTS))
-        ax.bar(x - 0.4 + width * (i + 0.5), rows.f1.to_numpy(dtype=float), width, label=f"{name} (this run)")
+        beyond = ", beyond the paper" if name == GROUNDED else ""
+        ax.bar(x - 0.4 + width * (i + 0.5), rows.f1.to_numpy(dtype=float), width, label=f"{name} (this run{beyond})")
     for model, marker in (("fine-tuned", "D"), ("zero-shot", "x")):
         points = [(j, cited[(c, model)]) for j, c in enumerate(COMPONENTS) if (c, model) in cited]
         if points:

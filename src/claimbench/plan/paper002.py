@@ -2,7 +2,7 @@
 torch / transformers here).
 
 Two configurations, as in the paper: ``zero-shot`` (the untuned stand-in, the paper's baseline) and ``fine-tuned``
-(the stand-in fine-tuned on the JSON task). Their settings take the shape ``claimbench.plan.predict.resolve``
+(the stand-in fine-tuned on the JSON task); and, labelled beyond the paper, ``fine-tuned+grounded``. Their settings take the shape ``claimbench.plan.predict.resolve``
 gives paper 000's configurations, so prediction and fine-tuning run through the same code.
 """
 
@@ -15,6 +15,10 @@ from claimbench.plan.layout import LAYOUT, Layout
 from claimbench.plan.predict import launch_settings
 
 CONFIGURATIONS = ("zero-shot", "fine-tuned")
+# Beyond the paper: the fine-tuned stand-in's own words resolved to valid codes (claimbench.paper002.grounded; rule
+# paper002_ground). It generates nothing: it reads fine-tuned's predictions.
+GROUNDED = "fine-tuned+grounded"
+EVALUATED = (*CONFIGURATIONS, GROUNDED)  # what rule paper002_evaluate scores
 PROMPT = "paper002"  # the prompt kind of paper 002's task, recorded in run keys, statistics and meta files
 TASK = "claimbench.paper002.task:JSON_TASK"  # the task fine-tuning and prediction run (claimbench.task.task_of)
 
