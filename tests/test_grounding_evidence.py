@@ -75,6 +75,11 @@ def test_kept_codes_are_valid_above_the_threshold_best_first():
     assert keep_codes(scores, {"A", "B", "D"}, 0.4, 6) == ["A", "B", "D"]  # C is not valid: never claimed
     assert keep_codes(scores, {"A", "B", "D"}, 0.6, 6) == ["A"]
     assert keep_codes(scores, {"A", "B", "D"}, 0.0, 2) == ["A", "B"]  # ties by code
+    # at least one: the best-voted valid code where none passes the threshold, and nothing without a vote
+    assert keep_codes(scores, {"A", "B", "D"}, 0.95, 6) == []
+    assert keep_codes(scores, {"A", "B", "D"}, 0.95, 6, min_codes=1) == ["A"]
+    assert keep_codes(scores, {"A", "B", "D"}, 0.6, 6, min_codes=1) == ["A"]
+    assert keep_codes({"A": 0.0}, {"A"}, 0.5, 6, min_codes=1) == []
 
 
 def _train() -> pd.DataFrame:
@@ -109,8 +114,10 @@ def test_anchors_and_scores_find_the_coded_facts_and_skip_the_uncoded_ones():
 def test_settings_chosen_on_validation_round_trip():
     record = {"chosen": {"icd10cm": {"k": 3, "threshold": 0.25, "max_codes": 6, "f1": 0.5},
                          "cpt": {"k": 1, "threshold": 0.15, "max_codes": 1, "f1": 0.7}}}
+    record["chosen"]["cpt"]["min_codes"] = 1
     chosen = evidence.chosen_settings(record)
-    assert chosen["icd10cm"] == evidence.EvidenceSetting(3, 0.25, 6) and chosen["cpt"].k == 1
+    assert chosen["icd10cm"] == evidence.EvidenceSetting(3, 0.25, 6, 0)  # a record without the key: none
+    assert chosen["cpt"] == evidence.EvidenceSetting(1, 0.15, 1, 1)
 
 
 def test_evidence_configuration_reads_the_training_split_for_its_choice_and_prediction():

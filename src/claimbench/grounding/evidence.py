@@ -13,9 +13,10 @@ Anchors (all-MiniLM-L6-v2, cosine):
 
 A clause's vote for a code is the share of its ``k`` nearest anchors' similarity that carries the code times the
 best such similarity; a code's score in the note is its best clause vote. Per code system the claim takes the codes
-scoring at least ``threshold``, at most ``max_codes``, only codes valid for the encounter's year (never fabricated);
+scoring at least ``threshold``, at most ``max_codes`` (and, with ``min_codes`` 1, the best-voted code where none
+passes), only codes valid for the encounter's year (never fabricated);
 ICD-10-CM codes are moved to the documented side and paired CPT codes get its side modifier, as ``grounded`` does.
-``k``, ``threshold`` and ``max_codes`` are chosen per code system on the validation split, on record.
+``k``, ``threshold``, ``max_codes`` and ``min_codes`` are chosen per code system on the validation split, on record.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CPT_LABEL_MIN = 0.5  # least cosine of the clause that carries a billed CPT line
 KS = (1, 3, 5, 10)  # nearest anchors per clause, chosen on validation with the threshold and the code count
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7)
 MAX_CODES = (1, 2, 3, 4, 6)
+MIN_CODES = (0, 1)  # 1: the best-voted valid code even below the threshold (every training claim has both systems)
 _HEADER = re.compile(r"^\s*[A-Za-z][A-Za-z0-9 ()/&'.#-]{0,48}?\s*:\s*")
 _SENTENCE_END = re.compile(r"(?<=[.;!?])\s+")
 _PARTS = re.compile(r"\s*[,;]\s+|\s+(?:and|&)\s+|(?:^|\s)\d+[.)]\s+")
@@ -145,11 +147,13 @@ def clause_votes(query_vectors: np.ndarray, anchors: Anchors, k: int) -> list[di
 
 
 def keep_codes(scores: Mapping[str, float], valid: Iterable[str] | frozenset, threshold: float,
-               max_codes: int) -> list[str]:
-    """The valid codes scoring at least ``threshold``, best first (ties by code), at most ``max_codes``."""
+               max_codes: int, min_codes: int = 0) -> list[str]:
+    """The valid codes scoring at least ``threshold``, best first (ties by code), at most ``max_codes``; where fewer
+    pass, the best valid codes with any vote up to ``min_codes`` (a claim bills at least one procedure)."""
     valid = frozenset(valid)
-    ranked = sorted((c for c in scores if c in valid and scores[c] >= threshold), key=lambda c: (-scores[c], c))
-    return ranked[:max_codes]
+    ranked = sorted((c for c in scores if c in valid and scores[c] > 0), key=lambda c: (-scores[c], c))
+    kept = [c for c in ranked if scores[c] >= threshold][:max_codes]
+    return kept if len(kept) >= min_codes else ranked[:min(min_codes, max_codes)]
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ class EvidenceSetting:
     k: int
     threshold: float
     max_codes: int
+    min_codes: int = 0
 
 
 def case_scores(cases, anchors: Mapping[str, Anchors], embedder, ks: Iterable[int] = KS,
@@ -226,24 +231,26 @@ class EvidenceCoder:
         out = []
         for i, note in enumerate(cases["op_note"]):
             icd10 = keep_codes(scores[icd.k]["icd10cm"][i], self.valid("icd10cm", fiscal[i]), icd.threshold,
-                               icd.max_codes)
-            lines = keep_codes(scores[cpt.k]["cpt"][i], self.valid("cpt", years[i]), cpt.threshold, cpt.max_codes)
+                               icd.max_codes, icd.min_codes)
+            lines = keep_codes(scores[cpt.k]["cpt"][i], self.valid("cpt", years[i]), cpt.threshold, cpt.max_codes,
+                               cpt.min_codes)
             out.append(self.build(str(note), fiscal[i], icd10, [(c, cpt_codes.description(c)) for c in lines]))
         return out
 
 
 def select_settings(coder: EvidenceCoder, validation) -> dict:
-    """Per code system the (k, threshold, code count) of the highest validation F1, ties to the fewer neighbours,
-    the higher threshold and fewer codes; on record with every candidate's F1."""
+    """Per code system the (k, threshold, code count, least code count) of the highest validation F1, ties to the
+    fewer neighbours, the higher threshold, fewer codes and no least count; on record with every candidate's F1."""
     from claimbench.grounding.reference_selection import best_per_system
 
     scores = coder.scores(validation, KS)
-    grid = [EvidenceSetting(k, t, m) for k in KS for m in MAX_CODES for t in THRESHOLDS]
+    grid = [EvidenceSetting(k, t, m, n) for k in KS for m in MAX_CODES for t in THRESHOLDS for n in MIN_CODES]
     return best_per_system(validation, grid, lambda s: coder.claims(validation, scores, {"icd10cm": s, "cpt": s}),
-                           lambda r: (-r["k"], r["threshold"], -r["max_codes"]),
+                           lambda r: (-r["k"], r["threshold"], -r["max_codes"], -r["min_codes"]),
                            coder.cms_files, coder.cpt_catalog)
 
 
 def chosen_settings(choice: Mapping) -> dict[str, EvidenceSetting]:
-    return {system: EvidenceSetting(int(c["k"]), float(c["threshold"]), int(c["max_codes"]))
+    return {system: EvidenceSetting(int(c["k"]), float(c["threshold"]), int(c["max_codes"]),
+                                    int(c.get("min_codes", 0)))
             for system, c in choice["chosen"].items()}
