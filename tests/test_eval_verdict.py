@@ -199,8 +199,8 @@ def test_evidence_names_what_is_compared():
         "ft-mini: ICD-10-CM 0.60 [0.55, 0.65] < CPT 0.75 [0.70, 0.80]: difference +0.15 [+0.15, +0.15]: yes")
 
 
-def test_best_finetuned_against_every_configuration_without_fine_tuning():
-    from claimbench.evaluation.verdict import best_finetuned, paired_table
+def test_best_against_against_every_configuration_without_fine_tuning():
+    from claimbench.evaluation.verdict import best_against, paired_table
 
     metrics, intervals = frames()
     headline = headline_f1(metrics, intervals, CONFIGS)
@@ -209,7 +209,7 @@ def test_best_finetuned_against_every_configuration_without_fine_tuning():
                     "rag": [True, True, True, False], "knn": [True, True, True, False],
                     "ft-medium": [False] * 4})
     # mean of ICD-10-CM and CPT F1: ft-mini 0.675, ft-medium 0.65
-    best, table = best_finetuned(paired_table(headline, replicates(), cases))
+    best, table = best_against(paired_table(headline, replicates(), cases))
     assert best == "ft-mini"
     rows = table.set_index(["Compared with", "Component"])
     assert list(dict.fromkeys(table["Compared with"])) == ["base", "rag", "knn"]  # api did not run
@@ -225,11 +225,11 @@ def test_best_finetuned_against_every_configuration_without_fine_tuning():
     assert rows.loc[("base", "CPT"), "McNemar p"] == "0.500"
     assert rows.loc[("rag", "CPT"), "McNemar p"] == "1.000"
     none_ran = CONFIGS.assign(run=CONFIGS.method != "qlora")
-    assert best_finetuned(paired_table(headline_f1(metrics, intervals, none_ran), replicates()))[0] is None
+    assert best_against(paired_table(headline_f1(metrics, intervals, none_ran), replicates()))[0] is None
 
 
 def test_best_grounded_configuration_against_the_retrieval_references():
-    from claimbench.evaluation.verdict import best_finetuned, paired_table
+    from claimbench.evaluation.verdict import best_against, paired_table
 
     run = {**RUN, "grounded": {"icd10": (0.20, 0.15, 0.25), "cpt": (0.30, 0.25, 0.35), "modifier": (0.1, 0.0, 0.2)},
            "grounded+evidence": {"icd10": (0.95, 0.93, 0.97), "cpt": (0.70, 0.65, 0.75),
@@ -238,10 +238,10 @@ def test_best_grounded_configuration_against_the_retrieval_references():
                                                 "method": ["grounded"] * 2, "paper_column": [""] * 2})])
     metrics, intervals = frames(run)
     paired = paired_table(headline_f1(metrics, intervals, configs), replicates(run))
-    best, table = best_finetuned(paired, "grounded")
+    best, table = best_against(paired, "grounded")
     assert best == "grounded+evidence"  # the higher mean of ICD-10-CM and CPT F1
     rows = table.set_index(["Compared with", "Component"])
     assert list(dict.fromkeys(table["Compared with"])) == ["knn"]  # the retrieval references only
     assert rows.loc[("knn", "ICD-10-CM"), "Difference [paired 95% CI]"] == "+0.05 [+0.02, +0.08]"
     assert rows.loc[("knn", "CPT"), "Paired verdict"] == "above"
-    assert best_finetuned(paired_table(headline_f1(metrics, intervals, CONFIGS), replicates()), "grounded")[0] is None
+    assert best_against(paired_table(headline_f1(metrics, intervals, CONFIGS), replicates()), "grounded")[0] is None
