@@ -60,8 +60,8 @@ def main(argv=None) -> int:
     choose = validation.iloc[:half].reset_index(drop=True)
     held = {"normal": validation.iloc[half:].reset_index(drop=True), "shifted": shifted.iloc[half:].reset_index(drop=True)}
 
-    coder = EvidenceCoder(train, Path(args.results) / "grounding/codeset_index.npz", grounding_settings(config),
-                          config.get("codesets"))
+    coder = EvidenceCoder(Path(args.results) / "grounding/codeset_index.npz", grounding_settings(config),
+                          config.get("codesets"), train=train)
     record = select_settings(coder, choose)
     chosen = chosen_settings(record)
     print("chosen on", half, "validation notes:", json.dumps(record["chosen"]), flush=True)

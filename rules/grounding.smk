@@ -29,6 +29,31 @@ rule codeset_index:
         "../scripts/grounding_codeset_index.py"
 
 
+rule evidence_anchors:
+    """The training split's anchors of grounded+evidence (claimbench.grounding.evidence): its notes' clauses, each
+    labelled with the codes coders cited it for (or none), and the code descriptions, embedded once for the rules
+    that match notes to them (the settings choice, the test and shifted predictions, coding new notes)."""
+    input:
+        train=LAYOUT.split("train"),
+        index=rules.codeset_index.output.index,
+    output:
+        anchors=LAYOUT.grounding("evidence_anchors"),
+    params:
+        settings=grounding_settings(config),
+    log:
+        f"{LOGS}/grounding/evidence_anchors.log",
+    benchmark:
+        f"{BENCH}/grounding/evidence_anchors.tsv"
+    conda:
+        CPU_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+    priority: scheduling.TUNING
+    script:
+        "../scripts/grounding_evidence_anchors.py"
+
+
 rule select_grounding_reference:
     """The no-LM reference's threshold and code count per code system (and, with the training evidence as anchors,
     the neighbours per clause), chosen on the validation split."""

@@ -16,4 +16,4 @@ from claimbench.grounding.reference_selection import write_choice  # noqa: E402
 smk = snakemake  # noqa: F821
 torch.set_num_threads(smk.threads)
 write_choice(read_encounters(smk.input.validation), smk.input.index, smk.params.settings, smk.params.codesets,
-             smk.output.choice, train=read_encounters(smk.input.train) if "train" in smk.input.keys() else None)
+             smk.output.choice, anchors=smk.input.anchors if "anchors" in smk.input.keys() else None)

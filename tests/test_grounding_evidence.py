@@ -111,6 +111,26 @@ def test_anchors_and_scores_find_the_coded_facts_and_skip_the_uncoded_ones():
     assert keep_codes(scores["cpt"][0], {"66984", "65855"}, 0.5, 1) == ["65855"]
 
 
+def test_anchors_file_round_trips_codes_uncoded_clauses_and_words(tmp_path):
+    descriptions = {"icd10cm": {"E11.9": "Type 2 diabetes mellitus without complications"},
+                    "cpt": {"66984": "Cataract removal"}}
+    anchors = build_anchors(_train(), WordEmbedder(), descriptions)
+    evidence.save_anchors(tmp_path / "anchors.npz", anchors)
+    loaded = evidence.load_anchors(tmp_path / "anchors.npz")
+    assert set(loaded) == {"icd10cm", "cpt"}
+    for system, anchor in anchors.items():
+        assert loaded[system].codes == anchor.codes and loaded[system].texts == anchor.texts
+        assert np.array_equal(loaded[system].vectors, anchor.vectors)
+    assert () in loaded["icd10cm"].codes  # an uncoded clause stays uncoded
+
+
+def test_evidence_coder_takes_the_training_split_or_its_anchors_not_both(tmp_path):
+    with pytest.raises(ValueError, match="one of the two"):
+        evidence.EvidenceCoder(tmp_path / "index.npz", {})
+    with pytest.raises(ValueError, match="one of the two"):
+        evidence.EvidenceCoder(tmp_path / "index.npz", {}, train=_train(), anchors=tmp_path / "anchors.npz")
+
+
 def test_settings_chosen_on_validation_round_trip():
     record = {"chosen": {"icd10cm": {"k": 3, "threshold": 0.25, "max_codes": 6, "f1": 0.5},
                          "cpt": {"k": 1, "threshold": 0.15, "max_codes": 1, "f1": 0.7}}}
@@ -130,10 +150,12 @@ def test_evidence_configuration_reads_the_training_split_for_its_choice_and_pred
                                  "grounded+evidence": {"method": "grounded", "anchors": "training_evidence"}},
               "models": {}, "predict": {"shifted_configurations": ["grounded+evidence"]}, "grounding": {},
               "retrieval": {}}
-    assert predict_inputs(config, "grounded+evidence", lambda m: m)["train"].endswith("split/train.parquet")
-    assert "train" not in predict_inputs(config, "grounded", lambda m: m)
+    # the training split's anchors, embedded once by rule evidence_anchors, not the split itself
+    inputs = predict_inputs(config, "grounded+evidence", lambda m: m)
+    assert inputs["anchors"].endswith("grounding/evidence_anchors.npz") and "train" not in inputs
+    assert "anchors" not in predict_inputs(config, "grounded", lambda m: m)
     assert set(reference_choice_inputs(config, "grounded+evidence", __import__("claimbench.plan.layout").plan.layout
-                                       .LAYOUT)) == {"validation", "index", "train"}
+                                       .LAYOUT)) == {"validation", "index", "anchors"}
     assert "evidence" in resolve(config, "grounded+evidence")["model_label"]
     assert shifted_configurations(config, ["grounded", "grounded+evidence"]) == ["grounded+evidence"]
     assert shifted_configurations({"predict": {}}, ["a", "b"]) == ["a", "b"]

@@ -187,14 +187,56 @@ def case_scores(cases, anchors: Mapping[str, Anchors], embedder, ks: Iterable[in
     return out
 
 
-class EvidenceCoder:
-    """The training split's anchors over rule codeset_index's code sets: scores notes and writes their claims."""
+def description_anchors(icd10_codes: Iterable[str], codesets: Mapping) -> dict[str, dict[str, str]]:
+    """system -> {code: description} of the description anchors: the ICD-10-CM descriptions of ``icd10_codes`` (the
+    codes the training claims hold) and the whole CPT catalog (``codesets``: rule codeset_index's)."""
+    icd = codesets["icd10cm"]
+    return {"icd10cm": {c: d for c in dict.fromkeys(icd10_codes) if (d := icd.description(c))},
+            "cpt": dict(zip(codesets["cpt"].codes, codesets["cpt"].texts))}
 
-    def __init__(self, train, index_path, settings: Mapping, codesets: Mapping | None = None):
+
+def training_anchors(train, codesets: Mapping, embedder, batch_size: int = 64) -> dict[str, Anchors]:
+    """``build_anchors`` over the training split with its ``description_anchors``."""
+    described = description_anchors((str(c) for codes in train["icd10"] for c in codes), codesets)
+    return build_anchors(train, embedder, described, batch_size)
+
+
+def save_anchors(path, anchors: Mapping[str, Anchors]) -> None:
+    """One .npz (rule evidence_anchors): per code system the unit vectors, each anchor's codes ("|"-joined; empty for
+    an uncoded clause) and its words."""
+    from pathlib import Path
+
+    arrays = {}
+    for system, anchor in anchors.items():
+        arrays.update({f"{system}.vectors": anchor.vectors,
+                       f"{system}.codes": np.asarray(["|".join(c) for c in anchor.codes], dtype=str),
+                       f"{system}.texts": np.asarray(anchor.texts, dtype=str)})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:  # a handle: np.savez would otherwise append ".npz" to the name
+        np.savez(handle, **arrays)
+
+
+def load_anchors(path) -> dict[str, Anchors]:
+    with np.load(path) as data:
+        systems = sorted({key.split(".")[0] for key in data.files})
+        return {system: Anchors(data[f"{system}.vectors"],
+                                [tuple(c.split("|")) if c else () for c in data[f"{system}.codes"].tolist()],
+                                data[f"{system}.texts"].tolist())
+                for system in systems}
+
+
+class EvidenceCoder:
+    """The training split's anchors (built from ``train``, or read from rule evidence_anchors' ``anchors`` file) over
+    rule codeset_index's code sets: scores notes and writes their claims."""
+
+    def __init__(self, index_path, settings: Mapping, codesets: Mapping | None = None, *, train=None,
+                 anchors=None):
         from claimbench.grounding.codeset_index import load_codesets
         from claimbench.grounding.reference import ClaimBuilder
         from claimbench.retrieval import load_embedder
 
+        if (train is None) == (anchors is None):
+            raise ValueError("EvidenceCoder needs the training split or its anchors file, one of the two")
         codesets = dict(codesets or {})
         self.embedder = load_embedder(settings.get("embedder"))
         self.batch_size = int(settings.get("batch_size", 64))
@@ -202,11 +244,8 @@ class EvidenceCoder:
         self.cms_files, self.cpt_catalog = codesets.get("icd10cm_files"), codesets.get("cpt_catalog")
         self.build = ClaimBuilder(self.cms_files, self.cpt_catalog)
         self._valid: dict = {}
-        icd = self.codesets["icd10cm"]
-        train_codes = dict.fromkeys(str(c) for codes in train["icd10"] for c in codes)
-        described = {"icd10cm": {c: d for c in train_codes if (d := icd.description(c))},
-                     "cpt": {c: d for c, d in zip(self.codesets["cpt"].codes, self.codesets["cpt"].texts)}}
-        self.anchors = build_anchors(train, self.embedder, described, self.batch_size)
+        self.anchors = (load_anchors(anchors) if anchors is not None
+                        else training_anchors(train, self.codesets, self.embedder, self.batch_size))
 
     def valid(self, system: str, year: int) -> frozenset:
         if (system, year) not in self._valid:

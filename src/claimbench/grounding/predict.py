@@ -127,9 +127,9 @@ def select_choice(name: str, conf: Mapping, validation, model_dir: str | Path, n
 
 
 def predict_reference(name: str, conf: Mapping, cases, n_test: int, out: str | Path, meta_out: str | Path,
-                      index_path: str | Path, choice_path: str | Path, train=None) -> dict:
-    """The no-LM reference's prediction file and meta (claimbench.grounding.reference; with ``train``, the training
-    split's evidence as anchors too: claimbench.grounding.evidence)."""
+                      index_path: str | Path, choice_path: str | Path, anchors: str | Path | None = None) -> dict:
+    """The no-LM reference's prediction file and meta (claimbench.grounding.reference; with ``anchors``, rule
+    evidence_anchors' file, the training split's evidence as anchors too: claimbench.grounding.evidence)."""
     from claimbench.predict.run import _base_meta, _summary, _write_meta
     from claimbench.prompts import prompt_sha256
 
@@ -137,10 +137,10 @@ def predict_reference(name: str, conf: Mapping, cases, n_test: int, out: str | P
     settings = conf.get("grounding") or {}
     codesets = conf.get("codesets") or {}
     record = json.loads(Path(choice_path).read_text(encoding="utf-8"))
-    if train is not None:
+    if anchors is not None:
         from claimbench.grounding import evidence
 
-        coder = evidence.EvidenceCoder(train, index_path, settings, codesets)
+        coder = evidence.EvidenceCoder(index_path, settings, codesets, anchors=anchors)
         chosen = evidence.chosen_settings(record)
         claims = coder.claims(cases, coder.scores(cases, sorted({s.k for s in chosen.values()})), chosen)
     else:

@@ -57,16 +57,17 @@ def best_per_system(validation, grid: list, claims_for, tie_break, cms_files: Ma
 
 
 def write_choice(validation, index_path: str | Path, settings: Mapping, codesets: Mapping | None,
-                 out: str | Path, train=None) -> dict:
+                 out: str | Path, anchors: str | Path | None = None) -> dict:
     """Rule select_grounding_reference: rank the validation notes, choose the settings, write the record. With
-    ``train`` the anchors are the training split's evidence too (claimbench.grounding.evidence)."""
+    ``anchors`` (rule evidence_anchors' file) the anchors are the training split's evidence too
+    (claimbench.grounding.evidence)."""
     from claimbench.grounding.predict import load_resolvers
 
     codesets = dict(codesets or {})
-    if train is not None:
+    if anchors is not None:
         from claimbench.grounding.evidence import EvidenceCoder, select_settings as select_evidence_settings
 
-        record = select_evidence_settings(EvidenceCoder(train, index_path, settings, codesets), validation)
+        record = select_evidence_settings(EvidenceCoder(index_path, settings, codesets, anchors=anchors), validation)
     else:
         ranked = rank_cases(validation, load_resolvers(index_path, settings))
         record = select_settings(validation, ranked, codesets.get("icd10cm_files"), codesets.get("cpt_catalog"))

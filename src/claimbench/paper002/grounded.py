@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from claimbench.grounding.codeset_index import unit_rows
-from claimbench.grounding.evidence import cpt_line_words
+from claimbench.grounding.evidence import cpt_line_words, description_anchors
 from claimbench.paper002.schema import SEPARATORS, gold_claim
 
 CONFIGURATION = "fine-tuned+grounded"
@@ -198,10 +198,8 @@ def ground_predictions(rows: list[dict], charts, train, codesets_index, settings
     index = load_codesets(codesets_index)
     embedder = load_embedder(settings.get("embedder"))
     batch_size = int(settings.get("batch_size", 64))
-    icd = index["icd10cm"]
-    train_codes = dict.fromkeys(e["code"] for r in train.to_dict("records") for e in gold_claim(r)["icd10"])
-    described = {"icd10cm": {c: d for c in train_codes if (d := icd.description(c))},
-                 "cpt": dict(zip(index["cpt"].codes, index["cpt"].texts))}
+    described = description_anchors((e["code"] for r in train.to_dict("records") for e in gold_claim(r)["icd10"]),
+                                    index)
     valid_sets: dict = {}
 
     def valid(system: str, year: int) -> frozenset:

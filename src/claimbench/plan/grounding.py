@@ -27,10 +27,10 @@ def uses_training_evidence(conf: Mapping) -> bool:
 
 def reference_choice_inputs(config: Mapping, name: str, layout) -> dict:
     """Input files of rule select_grounding_reference for configuration ``name``: the validation split and the
-    code-set index, and the training split where its anchors are the training evidence."""
+    code-set index, and the training split's evidence anchors (rule evidence_anchors) where it matches them."""
     inputs = {"validation": layout.split("validation"), "index": layout.grounding("codeset_index")}
     if uses_training_evidence((config.get("configurations") or {}).get(name) or {}):
-        inputs["train"] = layout.split("train")
+        inputs["anchors"] = layout.grounding("evidence_anchors")
     return inputs
 
 

@@ -42,8 +42,9 @@ class Layout:
         return f"{self.results}/predictions/decoding/{configuration}.json"
 
     def grounding(self, name: str, configuration: str | None = None) -> str:
-        """Description-grounded coding's files (rules/grounding.smk): the code sets' ``codeset_index``, or a
-        configuration's validation-chosen ``choice`` (prompt describe) or ``reference_choice`` (method grounded)."""
+        """Description-grounded coding's files (rules/grounding.smk): the code sets' ``codeset_index``, the training
+        split's ``evidence_anchors``, or a configuration's validation-chosen ``choice`` (prompt describe) or
+        ``reference_choice`` (method grounded)."""
         if configuration is None:
             return f"{self.results}/grounding/{name}.npz"
         return f"{self.results}/grounding/{name}/{configuration}.json"

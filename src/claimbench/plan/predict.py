@@ -134,7 +134,7 @@ def predict_inputs(config: Mapping, name: str, model_dir, layout: Layout = LAYOU
     if method == GROUNDED_METHOD:
         inputs["reference_choice"] = layout.grounding("reference_choice", name)
         if uses_training_evidence(conf):
-            inputs["train"] = layout.split("train")
+            inputs["anchors"] = layout.grounding("evidence_anchors")
     if conf.get("prompt") == DESCRIBE_KIND:  # nearest code or the model's choice, chosen on validation notes
         inputs["grounding_choice"] = layout.grounding("choice", name)
     return inputs

@@ -36,7 +36,8 @@ def predict_configuration(name: str, conf: Mapping, notes: pd.DataFrame, n_total
                           hints: str | Path | None = None, side_hints: bool = False,
                           icd10cm_files: Mapping | None = None, data_source: str | None = None,
                           codeset_index: str | Path | None = None, reference_choice: str | Path | None = None,
-                          grounding_choice: str | Path | None = None, progress: bool = True) -> dict:
+                          grounding_choice: str | Path | None = None, anchors: str | Path | None = None,
+                          progress: bool = True) -> dict:
     """Predict every note of ``notes`` (encounter_id, op_note, surgery_date[, fiscal_year]) with configuration
     ``name`` (settings as ``claimbench.plan.predict.resolve`` gives them); write the prediction file ``out`` and its
     meta ``meta_out``. Returns the meta.
@@ -47,7 +48,8 @@ def predict_configuration(name: str, conf: Mapping, notes: pd.DataFrame, n_total
     hints file. ``side_hints``, ``icd10cm_files``: config retrieval.side_hints and codesets.icd10cm_files, for
     ``icd10: lexicon``. ``data_source``: config data.source (the api configuration refuses real notes unless
     allowed). ``codeset_index``: rule codeset_index's table, for method ``grounded`` (with ``reference_choice``, its
-    settings chosen on validation) and prompt ``describe`` (with ``grounding_choice``, its final code choice).
+    settings chosen on validation, and ``anchors``, rule evidence_anchors' file, where it reads the training
+    evidence) and prompt ``describe`` (with ``grounding_choice``, its final code choice).
     """
     conf = with_grammar_limits(conf, train)  # constrained configurations: bounds from config or the training split
     examples = None
@@ -60,7 +62,7 @@ def predict_configuration(name: str, conf: Mapping, notes: pd.DataFrame, n_total
             examples = prompt_examples(conf.get("prompt"), nearest, train, hints)
     if conf["method"] == GROUNDED_METHOD:  # beyond the paper: the note's lines resolved to codes (claimbench.grounding)
         return predict_reference(name, conf, notes, n_total, out, meta_out, codeset_index, reference_choice,
-                                 train if uses_training_evidence(conf) else None)
+                                 anchors if uses_training_evidence(conf) else None)
     if conf["method"] == "knn":
         return predict_knn(name, conf, notes, n_total, out, meta_out, examples)
     if conf["method"] == "api":
@@ -78,7 +80,7 @@ def predict_from_inputs(name: str, settings: Mapping, notes: pd.DataFrame, n_tot
                         side_hints: bool = False, codesets: Mapping | None = None, data_source: str | None = None,
                         progress: bool = True) -> dict:
     """``predict_configuration`` from rule predict's files: ``inputs`` maps its input names (``train``,
-    ``neighbours``, ``hints``, ``decoding``, ``codeset_index``, ``reference_choice``, ``grounding_choice``: those the
+    ``neighbours``, ``hints``, ``decoding``, ``codeset_index``, ``reference_choice``, ``grounding_choice``, ``anchors``: those the
     configuration has) to paths, as ``plan.predict.predict_inputs`` names them. The decoding settings chosen on the validation split (``decoding``) are applied to ``settings``.
     Rule predict and ``claimbench.coding`` (new notes) both predict through here."""
     from claimbench.data.io import read_encounters
@@ -101,5 +103,6 @@ def predict_from_inputs(name: str, settings: Mapping, notes: pd.DataFrame, n_tot
         codeset_index=inputs.get("codeset_index"),
         reference_choice=inputs.get("reference_choice"),
         grounding_choice=inputs.get("grounding_choice"),
+        anchors=inputs.get("anchors"),
         progress=progress,
     )
