@@ -14,7 +14,8 @@ from test_paper002_stage import frame, write_predictions
 from claimbench.grounding.codeset_index import CodeSet, save_codesets
 from claimbench.paper002 import grounded
 from claimbench.paper002.evaluate import evaluate
-from claimbench.paper002.grounded import CodeAnchors, Entry, ground_chart, model_entries, rationale_words
+from claimbench.grounding.evidence import Anchors
+from claimbench.paper002.grounded import Entry, ground_chart, model_entries, rationale_words
 from claimbench.paper002.schema import parse
 
 WELL_FORMED = json.dumps({
@@ -40,7 +41,8 @@ def test_model_entries_read_broken_json_and_only_the_first_claim():
                                      Entry("cpt", "Lap chole")]
 
 
-@pytest.mark.parametrize("text", [None, "", "Sure! Here are the codes: K80.20", '{"icd10": [', '{"cpt":[{"code":"1"}]}'])
+@pytest.mark.parametrize("text", [None, "", "Sure! Here are the codes: K80.20", '{"icd10": [',
+                                  '{"cpt":[{"code":"1"}]}'])
 def test_text_without_entry_words_gives_no_entries(text):
     assert model_entries(text) == []
 
@@ -51,15 +53,15 @@ def test_rationale_words_take_the_quote_or_the_text_before_documented():
     assert rationale_words("Arthroscopic meniscectomy.") == "Arthroscopic meniscectomy"
 
 
-def _anchors() -> dict[str, CodeAnchors]:
+def _anchors() -> dict[str, Anchors]:
     def unit(rows):
         rows = np.array(rows, dtype=np.float32)
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
     # the nearest ICD-10-CM anchor of "cholelithiasis" carries a code not valid in the year: the next one is taken
-    return {"icd10cm": CodeAnchors(unit([[1, 0.05], [1, 0.2], [0, 1]]), ["K80.99", "K80.20", "E11.9"],
-                                   ["gallstones", "cholelithiasis", "diabetes"]),
-            "cpt": CodeAnchors(unit([[1, 0], [0, 1]]), ["47562", "47600"], ["lap chole", "open chole"])}
+    return {"icd10cm": Anchors(unit([[1, 0.05], [1, 0.2], [0, 1]]), [("K80.99",), ("K80.20",), ("E11.9",)],
+                               ["gallstones", "cholelithiasis", "diabetes"]),
+            "cpt": Anchors(unit([[1, 0], [0, 1]]), [("47562",), ("47600",)], ["lap chole", "open chole"])}
 
 
 def test_each_entry_takes_its_nearest_valid_code_the_models_codes_dropped():
@@ -132,9 +134,11 @@ def test_the_stage_evaluates_the_grounded_variant_beside_the_papers_two():
 
 def test_evidence_stands_on_the_line_that_holds_the_cited_words():
     lines = ["OPERATIVE NOTE", "Diagnosis: cholelithiasis.", "History: Type 2 diabetes."]
-    assert grounded._evidence_line(lines, Entry("icd10", "cholelithiasis", 1, "cholelithiasis")) == (1, "cholelithiasis")
+    cited = Entry("icd10", "cholelithiasis", 1, "cholelithiasis")
+    assert grounded._evidence_line(lines, cited) == (1, "cholelithiasis")
     # a wrong line named for words copied right: the line that holds them
-    assert grounded._evidence_line(lines, Entry("icd10", "type 2 diabetes", 0, "type 2 diabetes")) == (2, "type 2 diabetes")
+    misplaced = Entry("icd10", "type 2 diabetes", 0, "type 2 diabetes")
+    assert grounded._evidence_line(lines, misplaced) == (2, "type 2 diabetes")
     # words found nowhere: the line the model named
     assert grounded._evidence_line(lines, Entry("icd10", "gallstones", 1, "gallstones")) == (1, "gallstones")
     assert grounded._evidence_line(lines, Entry("icd10", "gallstones")) == (0, "gallstones")

@@ -325,9 +325,10 @@ _APART = {YES: "apart", NO: "apart", NOT_SEPARABLE: "overlap", NOT_TESTED: NOT_T
 def best_against(paired: pd.DataFrame, finding: str = "best") -> tuple[str | None, pd.DataFrame]:
     """The best configuration of a finding against the configurations it is held against (``paired_table``'s rows of
     ``finding``: "best", the best fine-tuned configuration against every configuration without fine-tuning;
-    "grounded", the best description-grounded configuration against the retrieval references): per pair and component the F1 difference (best minus it) with its paired 95% interval, the
-    paired verdict (above / below / not separable), whether the two F1 intervals are apart (the paper's view) and
-    McNemar's test on full match. (None, empty) when no such configuration ran."""
+    "grounded", the best description-grounded configuration against the retrieval references): per pair and
+    component the F1 difference (best minus it) with its paired 95% interval, the paired verdict (above / below /
+    not separable), whether the two F1 intervals are apart (the paper's view) and McNemar's test on full match.
+    (None, empty) when no such configuration ran."""
     rows = paired[paired.finding == finding]
     if rows.empty:
         return None, pd.DataFrame()

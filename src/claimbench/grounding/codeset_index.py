@@ -38,6 +38,7 @@ class CodeSet:
     vectors: np.ndarray | None = None
     embedded: np.ndarray | None = None
     _text_rows: dict = field(default_factory=dict, repr=False)
+    _valid_codes: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         if self.embedded is None:
@@ -53,6 +54,12 @@ class CodeSet:
             unit = "fiscal year" if self.system == "icd10cm" else "year"
             raise KeyError(f"the {self.system} code set index holds no {unit} {year} (it holds {self.years}); "
                            "rebuild it with the encounters that need it") from None
+
+    def valid_codes(self, year: int) -> frozenset:
+        """The codes valid in ``year`` (``mask``), computed once per year."""
+        if year not in self._valid_codes:
+            self._valid_codes[year] = frozenset(self.codes[r] for r in np.flatnonzero(self.mask(year)))
+        return self._valid_codes[year]
 
     def row_of(self, code: str, text: str) -> int:
         """The row of a (code, description) pair (a candidate of claimbench.grounding.resolve)."""
@@ -144,6 +151,11 @@ def save_codesets(path: str | Path, codesets: Mapping[str, CodeSet]) -> None:
             f"{system}.embedded_rows": rows,
             f"{system}.vectors": (cs.vectors[rows] if cs.vectors is not None else np.zeros((0, 0), np.float32)),
         })
+    save_arrays(path, arrays)
+
+
+def save_arrays(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """``arrays`` as one .npz at exactly ``path`` (its folder made if missing)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:  # a handle: np.savez would otherwise append ".npz" to the name
         np.savez(handle, **arrays)

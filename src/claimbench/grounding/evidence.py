@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from claimbench.grounding.codeset_index import unit_rows
+from claimbench.grounding.codeset_index import save_arrays, unit_rows
 from claimbench.lexicon import normalize_phrase
 
 CPT_LABEL_MIN = 0.5  # least cosine of the clause that carries a billed CPT line in a training note
@@ -204,16 +204,12 @@ def training_anchors(train, codesets: Mapping, embedder, batch_size: int = 64) -
 def save_anchors(path, anchors: Mapping[str, Anchors]) -> None:
     """One .npz (rule evidence_anchors): per code system the unit vectors, each anchor's codes ("|"-joined; empty for
     an uncoded clause) and its words."""
-    from pathlib import Path
-
     arrays = {}
     for system, anchor in anchors.items():
         arrays.update({f"{system}.vectors": anchor.vectors,
                        f"{system}.codes": np.asarray(["|".join(c) for c in anchor.codes], dtype=str),
                        f"{system}.texts": np.asarray(anchor.texts, dtype=str)})
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:  # a handle: np.savez would otherwise append ".npz" to the name
-        np.savez(handle, **arrays)
+    save_arrays(path, arrays)
 
 
 def load_anchors(path) -> dict[str, Anchors]:
@@ -243,15 +239,11 @@ class EvidenceCoder:
         self.codesets = load_codesets(index_path)
         self.cms_files, self.cpt_catalog = codesets.get("icd10cm_files"), codesets.get("cpt_catalog")
         self.build = ClaimBuilder(self.cms_files, self.cpt_catalog)
-        self._valid: dict = {}
         self.anchors = (load_anchors(anchors) if anchors is not None
                         else training_anchors(train, self.codesets, self.embedder, self.batch_size))
 
     def valid(self, system: str, year: int) -> frozenset:
-        if (system, year) not in self._valid:
-            codeset = self.codesets[system]
-            self._valid[system, year] = frozenset(codeset.codes[r] for r in np.flatnonzero(codeset.mask(year)))
-        return self._valid[system, year]
+        return self.codesets[system].valid_codes(year)
 
     def scores(self, cases, ks: Iterable[int] = KS) -> dict:
         from threadpoolctl import threadpool_limits

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from claimbench.grounding.codeset_index import unit_rows
-from claimbench.grounding.evidence import cpt_line_words, description_anchors
+from claimbench.grounding.evidence import Anchors, cpt_line_words, description_anchors
 from claimbench.paper002.schema import SEPARATORS, gold_claim
 
 CONFIGURATION = "fine-tuned+grounded"
@@ -97,24 +97,18 @@ def model_entries(text: object) -> list[Entry]:
     return list(dict.fromkeys(out))
 
 
-@dataclass
-class CodeAnchors:
-    """One code system's anchors: unit vectors, the code each carries, and its words."""
-
-    vectors: np.ndarray
-    codes: list[str]
-    texts: list[str]
-
-    def nearest(self, query: np.ndarray, valid: frozenset) -> tuple[str, float, str] | None:
-        """(code, cosine, anchor words) of the nearest anchor whose code is valid; None when none is, or when the
-        words are no nearer to it than to an unrelated text (cosine 0 or less: they share nothing)."""
-        similarity = self.vectors @ query
-        for row in np.argsort(-similarity, kind="stable"):
-            if similarity[row] <= 0:
-                return None
-            if self.codes[row] in valid:
-                return self.codes[row], float(similarity[row]), self.texts[row]
-        return None
+def nearest_valid(anchors: Anchors, query: np.ndarray, valid: frozenset) -> tuple[str, float, str] | None:
+    """(code, cosine, anchor words) of the nearest anchor whose code is valid (each anchor here carries one code);
+    None when none is, or when the words are no nearer to it than to an unrelated text (cosine 0 or less: they share
+    nothing)."""
+    similarity = anchors.vectors @ query
+    for row in np.argsort(-similarity, kind="stable"):
+        if similarity[row] <= 0:
+            return None
+        code = anchors.codes[row][0]
+        if code in valid:
+            return code, float(similarity[row]), anchors.texts[row]
+    return None
 
 
 def training_anchor_texts(train, descriptions: Mapping[str, Mapping[str, str]]) -> dict[str, list[tuple[str, str]]]:
@@ -131,11 +125,13 @@ def training_anchor_texts(train, descriptions: Mapping[str, Mapping[str, str]]) 
     return {system: list(dict.fromkeys(p for p in items if p[0])) for system, items in pairs.items()}
 
 
-def build_code_anchors(pairs: Mapping[str, list[tuple[str, str]]], embedder, batch_size: int = 64) -> dict:
+def build_code_anchors(pairs: Mapping[str, list[tuple[str, str]]], embedder, batch_size: int = 64
+                       ) -> dict[str, Anchors]:
+    """Per code system the anchors of ``training_anchor_texts``' pairs, each carrying its one code."""
     from claimbench.retrieval import embed
 
-    return {system: CodeAnchors(unit_rows(embed([t for t, _ in items], embedder, batch_size=batch_size)),
-                                [c for _, c in items], [t for t, _ in items])
+    return {system: Anchors(unit_rows(embed([t for t, _ in items], embedder, batch_size=batch_size)),
+                            [(c,) for _, c in items], [t for t, _ in items])
             for system, items in pairs.items()}
 
 
@@ -151,7 +147,7 @@ def _evidence_line(note_lines: list[str], entry: Entry) -> tuple[int, str]:
     return (line if line is not None else named or 0), text
 
 
-def ground_chart(entries: list[Entry], note: str, fiscal_year: int, year: int, anchors: Mapping[str, CodeAnchors],
+def ground_chart(entries: list[Entry], note: str, fiscal_year: int, year: int, anchors: Mapping[str, Anchors],
                  vectors: Mapping[str, np.ndarray], valid, cms_files: Mapping | None = None) -> tuple[dict, list]:
     """One chart's JSON claim from the model's entries (``vectors``: words -> unit vector) and the resolution record
     (each entry's words, the code chosen, its cosine and the anchor's words)."""
@@ -164,8 +160,8 @@ def ground_chart(entries: list[Entry], note: str, fiscal_year: int, year: int, a
     record = []
     for entry in entries:
         system = "icd10cm" if entry.system == "icd10" else "cpt"
-        found = anchors[system].nearest(vectors[entry.words], valid(system, fiscal_year if system == "icd10cm"
-                                                                     else year))
+        found = nearest_valid(anchors[system], vectors[entry.words],
+                              valid(system, fiscal_year if system == "icd10cm" else year))
         record.append({"system": system, "words": entry.words, "code": found[0] if found else None,
                        "cosine": round(found[1], 4) if found else None, "anchor": found[2] if found else None})
         if found is None:
@@ -191,7 +187,7 @@ def ground_predictions(rows: list[dict], charts, train, codesets_index, settings
     resolution record."""
     from threadpoolctl import threadpool_limits
 
-    from claimbench.grounding.codeset_index import load_codesets
+    from claimbench.grounding.codeset_index import case_years, load_codesets
     from claimbench.retrieval import embed, load_embedder
 
     codesets = dict(codesets or {})
@@ -200,15 +196,8 @@ def ground_predictions(rows: list[dict], charts, train, codesets_index, settings
     batch_size = int(settings.get("batch_size", 64))
     described = description_anchors((e["code"] for r in train.to_dict("records") for e in gold_claim(r)["icd10"]),
                                     index)
-    valid_sets: dict = {}
-
-    def valid(system: str, year: int) -> frozenset:
-        if (system, year) not in valid_sets:
-            codeset = index[system]
-            valid_sets[system, year] = frozenset(codeset.codes[r] for r in np.flatnonzero(codeset.mask(year)))
-        return valid_sets[system, year]
-
-    by_id = {str(r["encounter_id"]): r for r in charts.to_dict("records")}
+    ids = charts["encounter_id"].astype(str).tolist()
+    by_id = dict(zip(ids, zip(charts["op_note"], *case_years(charts))))  # id -> (note, fiscal year, CPT year)
     entries = [model_entries(row.get("generated_text")) for row in rows]
     words = list(dict.fromkeys(e.words for es in entries for e in es))
     with threadpool_limits(limits=1):  # small products; spinning BLAS threads stall beside the run's other jobs
@@ -217,9 +206,9 @@ def ground_predictions(rows: list[dict], charts, train, codesets_index, settings
         by_words = dict(zip(words, vectors))
         out = []
         for row, es in zip(rows, entries):
-            chart = by_id[str(row["encounter_id"])]
-            fiscal_year, year = int(chart["fiscal_year"]), int(str(chart["surgery_date"])[:4])
-            claim, record = ground_chart(es, chart["op_note"], fiscal_year, year, anchors, by_words, valid,
+            note, fiscal_year, year = by_id[str(row["encounter_id"])]
+            claim, record = ground_chart(es, note, fiscal_year, year, anchors, by_words,
+                                         lambda system, when: index[system].valid_codes(when),
                                          codesets.get("icd10cm_files"))
             out.append({"encounter_id": str(row["encounter_id"]), "configuration": CONFIGURATION,
                         "model": f"{row.get('model')} + description grounding",
