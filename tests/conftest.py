@@ -4,6 +4,7 @@ tests/test_workflow.py, and by tests/test_slurm.py as the reference for the same
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,18 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
+def run_failure(workdir: Path, output: str, tail: int = 5000) -> str:
+    """A failed Snakemake run's message: the tail of its output, then the last lines of each failed job's log (the
+    error itself, which a long run's tail no longer holds)."""
+    logs = dict.fromkeys(re.findall(r"log: (\S+) \(check log file", output))
+    parts = [output[-tail:]]
+    for log in logs:
+        path = workdir / log
+        lines = path.read_text(errors="replace").splitlines()[-30:] if path.exists() else ["(not written)"]
+        parts.append(f"--- {log} ---\n" + "\n".join(lines))
+    return "\n".join(parts)
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     workdir = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
@@ -33,5 +46,5 @@ def smoke_run(tmp_path_factory):
     result = subprocess.run([SNAKEMAKE, "--profile", "profiles/smoke", "--cores", "2"], cwd=workdir,
                             env=guarded_env(workdir.parent / "sockets.log"), capture_output=True, text=True,
                             timeout=3000)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert result.returncode == 0, run_failure(workdir, result.stdout + result.stderr)
     return workdir

@@ -18,7 +18,7 @@ import yaml
 from safetensors.torch import load_file
 
 import _finetune_tiny as tiny
-from conftest import ROOT, SNAKEMAKE, copy_repo
+from conftest import ROOT, SNAKEMAKE, copy_repo, run_failure
 from test_predict import TEST, strip_timing
 
 PROFILE = ROOT / "profiles" / "multiprocess"
@@ -276,7 +276,7 @@ def test_multiprocess_profile_finetunes_merges_predicts_and_evaluates(tmp_path):
     target = "results/evaluation/cases/ft-mini.parquet"
     result = subprocess.run([SNAKEMAKE, "--profile", "profiles/multiprocess", target], cwd=workdir, env=env(),
                             capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert result.returncode == 0, run_failure(workdir, result.stdout + result.stderr)
 
     results = workdir / "results"
     stats = json.loads((results / "finetune/ft-mini/train_stats.json").read_text())

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from _offline import guarded_env, socket_events
 
-from conftest import ROOT, SNAKEMAKE, copy_repo
+from conftest import ROOT, SNAKEMAKE, copy_repo, run_failure
 
 SCRIPT = str(ROOT / "tools" / "slurm_local.sh")
 CANNOT_START = 3  # tools/slurm_local.sh's exit status when SLURM cannot be installed or started here
@@ -99,7 +99,7 @@ def slurm_run(cluster, tmp_path_factory):
     representative_part(workdir)
     result, run_id = run_snakemake(workdir)
     log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-8000:]
+    assert result.returncode == 0, run_failure(workdir, log, tail=8000)
     return workdir, slurm_jobs(run_id), re.findall(r"Finished jobid: \d+ \(Rule: ([\w-]+)\)", log)
 
 
