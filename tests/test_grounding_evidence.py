@@ -97,8 +97,8 @@ def _train() -> pd.DataFrame:
 
 
 def test_anchors_and_scores_find_the_coded_facts_and_skip_the_uncoded_ones():
-    descriptions = {"icd10cm": {"E11.9": "Type 2 diabetes mellitus without complications"},
-                    "cpt": {"66984": "Cataract removal", "65855": "Laser trabeculoplasty"}}
+    descriptions = {"icd10cm": [("E11.9", "Type 2 diabetes mellitus without complications")],
+                    "cpt": [("66984", "Cataract removal"), ("65855", "Laser trabeculoplasty")]}
     anchors = build_anchors(_train(), WordEmbedder(), descriptions)
     assert ("I10",) in anchors["icd10cm"].codes and () in anchors["icd10cm"].codes
     assert ("E11.9",) in anchors["icd10cm"].codes  # a description anchor: a code training never saw
@@ -111,9 +111,34 @@ def test_anchors_and_scores_find_the_coded_facts_and_skip_the_uncoded_ones():
     assert keep_codes(scores["cpt"][0], {"66984", "65855"}, 0.5, 1) == ["65855"]
 
 
+def test_related_terms_are_the_classifications_other_words_for_a_code():
+    from claimbench.codesets import icd10cm_related_terms
+
+    # H25.12's own entry has no inclusion term; its parent H25.1 has the eponym and the synonym
+    assert icd10cm_related_terms("H25.12") == ("Age-related nuclear cataract", "Cataracta brunescens",
+                                               "Nuclear sclerosis cataract")
+    assert "Esophageal reflux NOS" in icd10cm_related_terms("K21.9")  # the code's own inclusion term
+    assert icd10cm_related_terms("I10") == ()  # a category under a block: no parent category, no term
+    assert icd10cm_related_terms("Q99.99") == ()  # not in the classification
+
+
+def test_description_anchors_add_the_related_terms_only_when_asked():
+    from claimbench.grounding.codeset_index import CodeSet
+
+    codesets = {"icd10cm": CodeSet("icd10cm", ["H25.12", "X00.0"], ["Age-related nuclear cataract, left eye", "old"],
+                                   [2025], np.ones((1, 2), dtype=bool)),
+                "cpt": CodeSet("cpt", ["66984"], ["Cataract removal"], [2025], np.ones((1, 1), dtype=bool))}
+    plain = evidence.description_anchors(["H25.12", "H25.12", "Q99.99"], codesets)
+    assert plain == {"icd10cm": [("H25.12", "Age-related nuclear cataract, left eye")],
+                     "cpt": [("66984", "Cataract removal")]}  # once per code; a code not in the index: none
+    related = evidence.description_anchors(["H25.12"], codesets, related_terms=True)["icd10cm"]
+    assert related[0] == plain["icd10cm"][0]
+    assert ("H25.12", "Nuclear sclerosis cataract") in related and ("H25.12", "Cataracta brunescens") in related
+
+
 def test_anchors_file_round_trips_codes_uncoded_clauses_and_words(tmp_path):
-    descriptions = {"icd10cm": {"E11.9": "Type 2 diabetes mellitus without complications"},
-                    "cpt": {"66984": "Cataract removal"}}
+    descriptions = {"icd10cm": [("E11.9", "Type 2 diabetes mellitus without complications")],
+                    "cpt": [("66984", "Cataract removal")]}
     anchors = build_anchors(_train(), WordEmbedder(), descriptions)
     evidence.save_anchors(tmp_path / "anchors.npz", anchors)
     loaded = evidence.load_anchors(tmp_path / "anchors.npz")

@@ -139,6 +139,23 @@ def icd10cm_headers(fy: int) -> dict[str, str]:
     return {}
 
 
+@lru_cache(maxsize=None)
+def icd10cm_related_terms(code: str) -> tuple[str, ...]:
+    """Other words the classification itself has for ``code`` (dotted): its inclusion terms, then its parent
+    category's description and inclusion terms (ICD-10-CM's tabular list as simple_icd_10_cm ships it, FY2026);
+    empty for a code it does not hold. A parent's inclusion terms cover every code under it ("Nuclear sclerosis
+    cataract" under H25.1 for H25.12, its left-eye code)."""
+    import simple_icd_10_cm as cm
+
+    if not cm.is_valid_item(code):
+        return ()
+    parents = [a for a in cm.get_ancestors(code) if cm.is_category_or_subcategory(a)][:1]
+    terms = list(cm.get_inclusion_term(code))
+    for parent in parents:
+        terms += [cm.get_description(parent), *cm.get_inclusion_term(parent)]
+    return tuple(dict.fromkeys(t for t in terms if t))
+
+
 def icd10cm_codes(fy: int, cms_files: dict | None = None) -> frozenset[str]:
     """The billable ICD-10-CM codes valid in fiscal year ``fy``."""
     return _codes_frozen(int(fy), _freeze(cms_files))

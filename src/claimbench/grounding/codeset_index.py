@@ -39,6 +39,7 @@ class CodeSet:
     embedded: np.ndarray | None = None
     _text_rows: dict = field(default_factory=dict, repr=False)
     _valid_codes: dict = field(default_factory=dict, repr=False)
+    _last_text: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         if self.embedded is None:
@@ -67,10 +68,9 @@ class CodeSet:
 
     def description(self, code: str) -> str | None:
         """The (last) description of ``code``, or None when it is not in the table."""
-        for row in range(len(self.codes) - 1, -1, -1):
-            if self.codes[row] == code:
-                return self.texts[row]
-        return None
+        if not self._last_text:
+            self._last_text.update(zip(self.codes, self.texts))  # later rows overwrite: the last description
+        return self._last_text.get(code)
 
 
 def icd10cm_codeset(fiscal_years: Iterable[int], cms_files: Mapping | None = None) -> CodeSet:

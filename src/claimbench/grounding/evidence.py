@@ -8,8 +8,8 @@ Anchors (all-MiniLM-L6-v2, cosine):
   clause most like the billed line's own words (its ``rationale`` without "documented …", and the catalog
   description), at least ``CPT_LABEL_MIN``. Every other clause is an anchor with no code: it is what the
   coders left uncoded (a resolved history, a step of the procedure), so a note clause near it claims nothing;
-- each code's own description (ICD-10-CM of the training encounter's fiscal year; the whole CPT catalog): what
-  bridges phrasings the training notes never used.
+- each code's own description (ICD-10-CM of the training encounter's fiscal year, with the classification's related
+  terms; the whole CPT catalog): what bridges phrasings the training notes never used.
 
 A clause's vote for a code is the share of its ``k`` nearest anchors' similarity that carries the code times the
 best such similarity; a code's score in the note is its best clause vote. Per code system the claim takes the codes
@@ -98,7 +98,7 @@ def cpt_clause_codes(record: Mapping, clause_vectors: np.ndarray, line_vectors) 
 
 def build_anchors(train, embedder, descriptions: Mapping[str, Mapping[str, str]], batch_size: int = 64) -> dict:
     """Per code system the anchors of the training split: its notes' clauses with their codes (or none), then the
-    description anchors (``descriptions``: system -> {code: description})."""
+    description anchors (``descriptions``: system -> (code, words) pairs)."""
     from claimbench.retrieval import embed
 
     records = train.to_dict("records")
@@ -117,11 +117,11 @@ def build_anchors(train, embedder, descriptions: Mapping[str, Mapping[str, str]]
     clause_vectors = vectors[[row[t] for t in clause_texts]]
     out = {}
     for system in ("icd10cm", "cpt"):
-        described = dict(descriptions.get(system) or {})
-        desc_vectors = (unit_rows(embed(list(described.values()), embedder, batch_size=batch_size)) if described
+        described = list(descriptions.get(system) or ())
+        desc_vectors = (unit_rows(embed([t for _, t in described], embedder, batch_size=batch_size)) if described
                         else np.zeros((0, vectors.shape[1]), dtype=vectors.dtype))
         out[system] = Anchors(np.vstack([clause_vectors, desc_vectors]).astype(np.float32),
-                              labels[system] + [(c,) for c in described], clause_texts + list(described.values()))
+                              labels[system] + [(c,) for c, _ in described], clause_texts + [t for _, t in described])
     return out
 
 
@@ -187,17 +187,27 @@ def case_scores(cases, anchors: Mapping[str, Anchors], embedder, ks: Iterable[in
     return out
 
 
-def description_anchors(icd10_codes: Iterable[str], codesets: Mapping) -> dict[str, dict[str, str]]:
-    """system -> {code: description} of the description anchors: the ICD-10-CM descriptions of ``icd10_codes`` (the
-    codes the training claims hold) and the whole CPT catalog (``codesets``: rule codeset_index's)."""
+def description_anchors(icd10_codes: Iterable[str], codesets: Mapping, related_terms: bool = False
+                        ) -> dict[str, list[tuple[str, str]]]:
+    """system -> (code, words) pairs of the description anchors: the ICD-10-CM description of each of
+    ``icd10_codes`` (the codes the training claims hold) and, with ``related_terms``, the classification's other
+    words for it (``claimbench.codesets.icd10cm_related_terms``); the whole CPT catalog (``codesets``: rule
+    codeset_index's)."""
+    from claimbench.codesets import icd10cm_related_terms
+
     icd = codesets["icd10cm"]
-    return {"icd10cm": {c: d for c in dict.fromkeys(icd10_codes) if (d := icd.description(c))},
-            "cpt": dict(zip(codesets["cpt"].codes, codesets["cpt"].texts))}
+    pairs = []
+    for code in dict.fromkeys(icd10_codes):
+        if description := icd.description(code):
+            pairs += [(code, description), *((code, t) for t in (icd10cm_related_terms(code) if related_terms else ()))]
+    return {"icd10cm": list(dict.fromkeys(pairs)), "cpt": list(zip(codesets["cpt"].codes, codesets["cpt"].texts))}
 
 
 def training_anchors(train, codesets: Mapping, embedder, batch_size: int = 64) -> dict[str, Anchors]:
-    """``build_anchors`` over the training split with its ``description_anchors``."""
-    described = description_anchors((str(c) for codes in train["icd10"] for c in codes), codesets)
+    """``build_anchors`` over the training split with its ``description_anchors``, the related terms included: they
+    bridge phrasings the training notes never used (docs/grounding.md)."""
+    described = description_anchors((str(c) for codes in train["icd10"] for c in codes), codesets,
+                                    related_terms=True)
     return build_anchors(train, embedder, described, batch_size)
 
 
