@@ -149,9 +149,9 @@ def icd10cm_related_terms(code: str) -> tuple[str, ...]:
 
     if not cm.is_valid_item(code):
         return ()
-    parents = [a for a in cm.get_ancestors(code) if cm.is_category_or_subcategory(a)][:1]
     terms = list(cm.get_inclusion_term(code))
-    for parent in parents:
+    parent = next((a for a in cm.get_ancestors(code) if cm.is_category_or_subcategory(a)), None)
+    if parent is not None:
         terms += [cm.get_description(parent), *cm.get_inclusion_term(parent)]
     return tuple(dict.fromkeys(t for t in terms if t))
 

@@ -96,7 +96,8 @@ def cpt_clause_codes(record: Mapping, clause_vectors: np.ndarray, line_vectors) 
     return [tuple(dict.fromkeys(codes)) for codes in own]
 
 
-def build_anchors(train, embedder, descriptions: Mapping[str, Mapping[str, str]], batch_size: int = 64) -> dict:
+def build_anchors(train, embedder, descriptions: Mapping[str, list[tuple[str, str]]], batch_size: int = 64
+                  ) -> dict[str, Anchors]:
     """Per code system the anchors of the training split: its notes' clauses with their codes (or none), then the
     description anchors (``descriptions``: system -> (code, words) pairs)."""
     from claimbench.retrieval import embed
@@ -199,7 +200,8 @@ def description_anchors(icd10_codes: Iterable[str], codesets: Mapping, related_t
     pairs = []
     for code in dict.fromkeys(icd10_codes):
         if description := icd.description(code):
-            pairs += [(code, description), *((code, t) for t in (icd10cm_related_terms(code) if related_terms else ()))]
+            related = icd10cm_related_terms(code) if related_terms else ()
+            pairs += [(code, words) for words in (description, *related)]
     return {"icd10cm": list(dict.fromkeys(pairs)), "cpt": list(zip(codesets["cpt"].codes, codesets["cpt"].texts))}
 
 

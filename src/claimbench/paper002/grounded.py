@@ -111,7 +111,8 @@ def nearest_valid(anchors: Anchors, query: np.ndarray, valid: frozenset) -> tupl
     return None
 
 
-def training_anchor_texts(train, descriptions: Mapping[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+def training_anchor_texts(train, descriptions: Mapping[str, list[tuple[str, str]]]
+                          ) -> dict[str, list[tuple[str, str]]]:
     """Per code system the (words, code) pairs of the anchors: the training charts' evidence spans (ICD-10-CM) and
     billed lines' own words (CPT), then each code's description (``descriptions``: system -> (code, text) pairs)."""
     pairs: dict[str, list[tuple[str, str]]] = {"icd10cm": [], "cpt": []}
@@ -121,7 +122,7 @@ def training_anchor_texts(train, descriptions: Mapping[str, list[tuple[str, str]
         for line in record.get("cpt_lines") or ():
             pairs["cpt"] += [(words, str(line["cpt"]).strip().upper()) for words in cpt_line_words(line)]
     for system, described in descriptions.items():
-        pairs[system] += [(text, code) for code, text in described if text]
+        pairs[system] += [(text, code) for code, text in described]
     return {system: list(dict.fromkeys(p for p in items if p[0])) for system, items in pairs.items()}
 
 

@@ -80,9 +80,10 @@ def predict_from_inputs(name: str, settings: Mapping, notes: pd.DataFrame, n_tot
                         side_hints: bool = False, codesets: Mapping | None = None, data_source: str | None = None,
                         progress: bool = True) -> dict:
     """``predict_configuration`` from rule predict's files: ``inputs`` maps its input names (``train``,
-    ``neighbours``, ``hints``, ``decoding``, ``codeset_index``, ``reference_choice``, ``grounding_choice``, ``anchors``: those the
-    configuration has) to paths, as ``plan.predict.predict_inputs`` names them. The decoding settings chosen on the validation split (``decoding``) are applied to ``settings``.
-    Rule predict and ``claimbench.coding`` (new notes) both predict through here."""
+    ``neighbours``, ``hints``, ``decoding``, ``codeset_index``, ``reference_choice``, ``grounding_choice``,
+    ``anchors``: those the configuration has) to paths, as ``plan.predict.predict_inputs`` names them. The decoding
+    settings chosen on the validation split (``decoding``) are applied to ``settings``. Rule predict and
+    ``claimbench.coding`` (new notes) both predict through here."""
     from claimbench.data.io import read_encounters
     from claimbench.predict.decoding import apply_choice
 
