@@ -12,8 +12,10 @@ import pytest
 from _dag import dry_run_jobs, upstream
 
 TEST_SPLIT = "results/data/split/test.parquet"
-# the style-shifted notes of test encounters (rules/style_shift.smk): as blind to training as the test split
+# the style-shifted notes of test encounters (rules/style_shift.smk: the style-shift check's sample and the whole
+# split's): as blind to training as the test split
 SHIFTED_TEST = "results/data/split/test_shifted.parquet"
+WHOLE_SHIFTED_TEST = "results/data/split/test_whole_shifted.parquet"
 # Rules that make or tune a model: their outputs, and everything that feeds them, must be blind to the test split.
 TRAINING_RULES = {"finetune", "merge_adapter", "finetune_neighbours", "select_decoding", "select_grounding_reference",
                   "select_grounding_choice", "paper002_finetune", "paper002_merge"}
@@ -36,9 +38,11 @@ def test_no_training_or_tuning_job_reads_the_test_split(profile):
             continue  # each writes a held-out split (with the others); reading its train/validation outputs is fine
         assert P002_EVALUATION not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads paper 002's charts"
         assert TEST_SPLIT not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads the test split"
-        assert SHIFTED_TEST not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads shifted test notes"
+        for shifted in (SHIFTED_TEST, WHOLE_SHIFTED_TEST):
+            assert shifted not in job["input"], f"rule {job['rule']} feeds fine-tuning and reads shifted test notes"
     # and the test split really is read downstream (the parse found the inputs at all)
     assert any(TEST_SPLIT in job["input"] for job in jobs if job["rule"] == "predict")
     assert any(P002_EVALUATION in job["input"] for job in jobs if job["rule"] == "paper002_ground")
-    if profile:  # the default leaves the style-shift check off (predict.n_shifted_cases: 0); the smoke profile runs it
-        assert any(SHIFTED_TEST in job["input"] for job in jobs if job["rule"] == "predict_shifted")
+    # both run the style-shift check and the whole split's two case sets
+    for notes in (SHIFTED_TEST, WHOLE_SHIFTED_TEST):
+        assert any(notes in job["input"] for job in jobs if job["rule"] == "predict_case_set")

@@ -228,13 +228,14 @@ def test_a_library_edit_reruns_exactly_what_it_affects(smoke_run):
                          "evaluate_taxonomy", "evaluate_breakdowns", "querybench_taxonomy", "copying_table",
                          # the grounded rows' choices made by scoring validation notes
                          "select_grounding_reference", "select_grounding_choice",
-                         # the style-shift check scores the shifted notes with the same evaluation
-                         "predict_shifted", "evaluate_cases_shifted", "evaluate_style_shift",
+                         # the style-shift check and the whole split score their case sets with the same evaluation
+                         "predict_case_set", "evaluate_case_set", "evaluate_style_shift", "evaluate_whole_split",
                          # paper 002's evaluation scores charts with the same case metrics
                          "paper002_evaluate", "paper002_figures"}, rules
-        for rule in ("select_decoding", "predict", "predict_shifted"):  # only where the evaluation chooses decoding
-            assert {wildcards for r, wildcards in planned if r == rule} <= {f"configuration={name}"
-                                                                             for name in tuned | grounded}
+        for rule in ("select_decoding", "predict", "predict_case_set"):  # only where the evaluation chooses decoding
+            configurations = {re.search(r"configuration=([^,\s]+)", wildcards).group(1)
+                              for r, wildcards in planned if r == rule}
+            assert configurations <= tuned | grounded, (rule, configurations)
     finally:
         metrics.write_text(original)
     assert dry_run_jobs(smoke_run) == set()

@@ -79,10 +79,11 @@ def check_model_references(config: Mapping) -> None:
 
 def check_configuration_references(config: Mapping) -> None:
     configurations = config.get("configurations") or {}
-    for name in (config.get("predict") or {}).get("shifted_configurations") or ():
-        if name not in configurations:
-            raise ConfigError(f"config key predict.shifted_configurations: {name!r} is not a key of `configurations` "
-                              f"(configured: {', '.join(configurations)})")
+    for key in ("shifted_configurations", "whole_split_configurations"):
+        for name in (config.get("predict") or {}).get(key) or ():
+            if name not in configurations:
+                raise ConfigError(f"config key predict.{key}: {name!r} is not a key of `configurations` "
+                                  f"(configured: {', '.join(configurations)})")
 
 
 def check_model_sources(config: Mapping, workdir: Path) -> None:

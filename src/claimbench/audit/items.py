@@ -61,6 +61,9 @@ TABLES = {
     "querybench-taxonomy": Table("querybench_taxonomy", ("model", "mode", "system", "category"),
                                  ("n", "total", "share", "lower", "upper"), configuration_key=None),
     "style_shift": Table("eval_style_shift", ("configuration", "component", "notes"), ("f1", "n_cases")),
+    "whole_split": Table("eval_whole_split", ("configuration", "component"),
+                         ("f1", "f1_lower", "f1_upper", "difference", "difference_lower", "difference_upper", "verdict",
+                          "f1_shifted", "drop", "n_cases")),
     "querybench-exact_match": Table("querybench_exact_match", ("Source", "Model"), configuration_key=None,
                                     cited_column="Source"),
 }

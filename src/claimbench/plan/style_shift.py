@@ -1,5 +1,11 @@
-"""Where the style-shift check's files live (rules/style_shift.smk): each normal prediction input beside its
-style-shifted counterpart, so rule predict's own inputs can be swapped for the shifted ones."""
+"""Where the extra case sets' files live (rules/style_shift.smk): each normal prediction input beside its counterpart
+in a case set, so rule predict's own inputs can be swapped for the case set's.
+
+- ``shifted``: the style-shift check, a seeded sample of the predicted test cases with the notes the held-out
+  phrasing bank wrote for them;
+- ``whole`` and ``whole_shifted``: every test note, normal and style-shifted, for the configurations without a
+  language model (config ``predict.whole_split_configurations``): they cost seconds, so their comparisons need not
+  stop at the language models' sample."""
 
 from __future__ import annotations
 
@@ -7,21 +13,55 @@ from collections.abc import Mapping
 
 from claimbench.plan.layout import LAYOUT, Layout
 
+CASE_SETS = ("shifted", "whole", "whole_shifted")
+WHOLE_SPLIT = ("whole", "whole_shifted")
 
-def shifted_files(layout: Layout = LAYOUT) -> dict[str, str]:
-    """A normal prediction input -> its style-shifted counterpart."""
+
+def case_set_files(cases: str, layout: Layout = LAYOUT) -> dict[str, str]:
+    """A normal prediction input -> its counterpart in case set ``cases``. The whole split's normal notes are the
+    test split itself, and rule code_hints already answers every test note."""
+    if cases not in CASE_SETS:
+        raise ValueError(f"unknown case set {cases!r}; expected one of {', '.join(CASE_SETS)}")
+    whole = cases == "whole"
     return {
-        layout.split("test"): f"{layout.results}/data/split/test_shifted.parquet",
-        layout.neighbours("test"): f"{layout.results}/retrieval/neighbours_shifted.parquet",
-        layout.code_hints("test"): f"{layout.results}/retrieval/code_hints_shifted.parquet",
+        layout.split("test"): layout.split("test") if whole else f"{layout.results}/data/split/test_{cases}.parquet",
+        layout.neighbours("test"): f"{layout.results}/retrieval/neighbours_{cases}.parquet",
+        layout.code_hints("test"): (layout.code_hints("test") if whole
+                                    else f"{layout.results}/retrieval/code_hints_{cases}.parquet"),
     }
 
 
-def shifted_inputs(inputs: Mapping[str, str], layout: Layout = LAYOUT) -> dict[str, str]:
-    """Rule predict's inputs (claimbench.plan.predict.predict_inputs) with the shifted notes, their neighbours and
-    their code hints in place of the normal ones; the model, training split and decoding choice stay."""
-    files = shifted_files(layout)
+def case_set_notes(cases: str, layout: Layout = LAYOUT) -> str:
+    """Case set ``cases``' notes: the test encounters it predicts."""
+    return case_set_files(cases, layout)[layout.split("test")]
+
+
+def case_set_predictions(cases: str, configuration: str, suffix: str = "jsonl", layout: Layout = LAYOUT) -> str:
+    """A configuration's predictions (``jsonl``) or their ``meta.json`` on case set ``cases``."""
+    return f"{layout.results}/predictions/{cases}/{configuration}.{suffix}"
+
+
+def case_set_scores(cases: str, configuration: str, layout: Layout = LAYOUT) -> str:
+    """A configuration's scored cases on case set ``cases`` (rule evaluate_case_set)."""
+    return f"{layout.results}/evaluation/{cases}_cases/{configuration}.parquet"
+
+
+def shifted_files(layout: Layout = LAYOUT) -> dict[str, str]:
+    """A normal prediction input -> its style-shifted counterpart."""
+    return case_set_files("shifted", layout)
+
+
+def case_set_inputs(inputs: Mapping[str, str], cases: str, layout: Layout = LAYOUT) -> dict[str, str]:
+    """Rule predict's inputs (claimbench.plan.predict.predict_inputs) with case set ``cases``' notes, their
+    neighbours and their code hints in place of the normal ones; the model, training split and decoding choice
+    stay."""
+    files = case_set_files(cases, layout)
     return {key: files.get(path, path) for key, path in inputs.items()}
+
+
+def shifted_inputs(inputs: Mapping[str, str], layout: Layout = LAYOUT) -> dict[str, str]:
+    """``case_set_inputs`` of the style-shift check."""
+    return case_set_inputs(inputs, "shifted", layout)
 
 
 def shifted_configurations(config: Mapping, names: list[str]) -> list[str]:
@@ -29,3 +69,14 @@ def shifted_configurations(config: Mapping, names: list[str]) -> list[str]:
     ``predict.shifted_configurations``, or all of them where it is null or absent."""
     only = (config.get("predict") or {}).get("shifted_configurations")
     return [name for name in names if only is None or name in only]
+
+
+def whole_split_configurations(config: Mapping, names: list[str]) -> list[str]:
+    """The configurations (of ``names``, in order) that also predict every test note, normal and style-shifted:
+    config ``predict.whole_split_configurations``; none where it is empty or absent, or where the predicted sample
+    already is the whole split (``predict.n_test_cases`` null)."""
+    predict = config.get("predict") or {}
+    only = predict.get("whole_split_configurations") or ()
+    if predict.get("n_test_cases") is None:
+        return []
+    return [name for name in names if name in only]

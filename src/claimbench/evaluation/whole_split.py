@@ -1,0 +1,90 @@
+"""The whole test split (beyond the papers): the configurations of ``predict.whole_split_configurations`` (no
+language model, seconds each) predict every test note, as the extract's phrasing bank writes it and as the held-out
+bank writes it, while the language-model rows answer a seeded sample of ``predict.n_test_cases``. Their comparisons
+then rest on every test encounter instead of the sample, so an F1 difference between two of them is measured with
+the narrower intervals the larger sample gives.
+
+One row per configuration and component: F1 with its bootstrap 95% interval (``bootstrap.py``, the same resamples as
+the report's other intervals), the paired difference from the reference configuration (the first listed) with its
+paired interval and verdict (``paired.py``), and F1 on the style-shifted notes with the drop
+(``style_shift.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from claimbench.evaluation.bootstrap import bootstrap_configurations, bootstrap_intervals
+from claimbench.evaluation.metrics import COMPONENT_LABELS, COMPONENTS
+from claimbench.evaluation.paired import f1_replicates, paired_difference, paired_verdict
+from claimbench.evaluation.style_shift import style_shift_table
+
+COLUMNS = ["configuration", "component", "n_cases", "f1", "f1_lower", "f1_upper", "reference", "difference",
+           "difference_lower", "difference_upper", "verdict", "f1_shifted", "drop"]
+
+
+def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, pd.DataFrame], n_resamples: int,
+                      seed: int) -> pd.DataFrame:
+    """``normal`` / ``shifted``: configuration -> its scored cases (``cases.score_cases``) on every test note, in
+    the order to report, the first being the reference; a configuration absent from either (it did not run) is left
+    out."""
+    names = [name for name in normal if name in shifted and len(normal[name])]
+    if not names:
+        return pd.DataFrame(columns=COLUMNS)
+    normal = {name: normal[name] for name in names}
+    replicates = bootstrap_configurations(normal, n_resamples=n_resamples, seed=seed)
+    intervals = bootstrap_intervals(replicates).set_index(["configuration", "component", "metric"])
+    f1 = f1_replicates(replicates)
+    shift = style_shift_table(normal, shifted, names).set_index(["configuration", "component", "notes"])
+    reference = names[0]
+    rows = []
+    for name in names:
+        for component in COMPONENTS:
+            value = float(shift.loc[(name, component, "normal"), "f1"])
+            difference = paired_difference(value - float(shift.loc[(reference, component, "normal"), "f1"]),
+                                           f1[(reference, component)], f1[(name, component)])
+            own = name == reference
+            rows.append({
+                "configuration": name, "component": component, "n_cases": len(normal[name]), "f1": value,
+                "f1_lower": intervals.loc[(name, component, "f1"), "lower"],
+                "f1_upper": intervals.loc[(name, component, "f1"), "upper"],
+                "reference": reference,
+                "difference": np.nan if own else difference.value,
+                "difference_lower": np.nan if own else difference.lower,
+                "difference_upper": np.nan if own else difference.upper,
+                "verdict": "" if own else paired_verdict(difference),
+                "f1_shifted": float(shift.loc[(name, component, "shifted"), "f1"]),
+                "drop": float(shift.loc[(name, component, "drop"), "f1"]),
+            })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def whole_split_display(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration: per component F1 (interval), the paired difference from the reference
+    [interval], and the drop on style-shifted notes."""
+    out = []
+    for name, rows in table.groupby("configuration", sort=False):
+        row = {"Configuration": name, "Cases": int(rows["n_cases"].max())}
+        for component in COMPONENTS:
+            r = rows[rows.component == component].iloc[0].to_dict()  # a dict: a Series' .drop is a method
+            label = COMPONENT_LABELS[component]
+            row[f"{label} F1"] = f"{r['f1']:.2f} ({r['f1_lower']:.2f}, {r['f1_upper']:.2f})"
+            row[f"{label} vs {r['reference']}"] = ("—" if not np.isfinite(r["difference"]) else
+                                                    f"{r['difference']:+.2f} [{r['difference_lower']:+.2f}, "
+                                                    f"{r['difference_upper']:+.2f}]")
+            row[f"{label} drop"] = f"{r['drop']:+.2f}"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def summarize_whole_split(normal_paths: Mapping[str, str], shifted_paths: Mapping[str, str], n_resamples: int,
+                          seed: int, table_out) -> pd.DataFrame:
+    """Rule evaluate_whole_split: read the scored cases, write the table (CSV)."""
+    table = whole_split_table({name: pd.read_parquet(path) for name, path in normal_paths.items()},
+                              {name: pd.read_parquet(path) for name, path in shifted_paths.items()},
+                              n_resamples, seed)
+    table.to_csv(table_out, index=False)
+    return table
