@@ -129,6 +129,7 @@ if CASE_SETS:
         params:
             codesets=config["codesets"],
             evaluation=config["evaluation"],
+            structure=False,  # their tables read the codes only: no ROUGE or METEOR of the claim text
         log:
             f"{LOGS}/evaluate_cases_{{cases}}/{{configuration}}.log",
         benchmark:

@@ -12,4 +12,5 @@ evaluate_configuration(
     out_path=snakemake.output.cases,  # noqa: F821
     codesets=snakemake.params.codesets,  # noqa: F821
     evaluation=snakemake.params.evaluation,  # noqa: F821
+    structure=getattr(snakemake.params, "structure", True),  # noqa: F821 (False: the extra case sets, codes only)
 )

@@ -167,9 +167,15 @@ def test_a_sampled_run_is_scored_on_its_sample_only(tmp_path):
         "".join(json.dumps({"encounter_id": e, "generated_text": claim}) + "\n" for e in ("e1", "e3")))
     meta = tmp_path / "p.meta.json"
     meta.write_text(json.dumps({"configuration": "knn", "run": True, "case_ids": ["e1", "e3", "e4"]}))
-    cases = pipeline.evaluate_configuration(tmp_path / "test.parquet", tmp_path / "p.jsonl", meta, tmp_path / "c.pq")
+    wordnet = {"nltk_data": str(find_nltk_data())}  # stated, not left to whichever test set nltk's path before
+    cases = pipeline.evaluate_configuration(tmp_path / "test.parquet", tmp_path / "p.jsonl", meta, tmp_path / "c.pq",
+                                            evaluation=wordnet)
     assert list(cases.encounter_id) == ["e1", "e3", "e4"]  # e4 was asked and not answered: it scores 0
     assert list(cases.cpt_recall) == [1.0, 1.0, 0.0]
+    codes_only = pipeline.evaluate_configuration(tmp_path / "test.parquet", tmp_path / "p.jsonl", meta,
+                                                 tmp_path / "c2.pq", structure=False)  # the extra case sets' way
+    assert "rougeL" in cases.columns and not any(c.startswith(("rouge", "meteor")) for c in codes_only.columns)
+    assert codes_only.equals(cases[codes_only.columns])  # the same code scores
     meta.write_text(json.dumps({"configuration": "knn", "run": True, "case_ids": ["e1", "zz"]}))
     with pytest.raises(ValueError, match="p.meta.json: case_ids not in the test split .*'zz'"):
         pipeline.evaluate_configuration(tmp_path / "test.parquet", tmp_path / "p.jsonl", meta, tmp_path / "c.pq")

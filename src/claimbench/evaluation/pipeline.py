@@ -31,8 +31,11 @@ def evaluate_configuration(
     out_path: str | Path,
     codesets: Mapping | None = None,
     evaluation: Mapping | None = None,
+    structure: bool = True,
 ) -> pd.DataFrame:
-    """Score every test case of one configuration and write the per-case Parquet file.
+    """Score every test case of one configuration and write the per-case Parquet file; without ``structure`` no
+    ROUGE or METEOR of the claim text (the extra case sets' tables read the codes only, and loading WordNet is most
+    of a job's 7 s).
 
     The test cases are those the prediction stage was given (meta ``case_ids``: the whole test split, or the seeded
     sample of ``predict.n_test_cases`` that every configuration shares); a case in that list without a prediction
@@ -57,7 +60,7 @@ def evaluate_configuration(
         )
         scorer = StructureScorer(
             nltk_data=evaluation.get("nltk_data"), rouge_use_stemmer=bool(evaluation.get("rouge_use_stemmer", False))
-        )
+        ) if structure else None
         predictions = read_predictions(predictions_path)
         cases = score_cases(test, predictions, refs, scorer)
         log.info("%s: %d test cases scored, %d without a prediction", meta.get("configuration"), len(cases),
