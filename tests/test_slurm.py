@@ -67,6 +67,10 @@ def representative_part(workdir):
         path = workdir / name
         config = yaml.safe_load(path.read_text())
         config["configurations"] = {k: v for k, v in config["configurations"].items() if k in CONFIGURATIONS}
+        predict = config.get("predict") or {}
+        for key in ("shifted_configurations", "whole_split_configurations"):  # they may name only configurations
+            if predict.get(key):
+                predict[key] = [k for k in predict[key] if k in CONFIGURATIONS]
         if "paper002" in config:  # paper 002's stage runs the same rule kinds (fine-tune, predict): not repeated here
             config["paper002"]["enabled"] = False
         if name.startswith("profiles"):
