@@ -12,7 +12,9 @@
 # The synthetic source only (the generator writes both notes). Include after rules/predict.smk and
 # rules/evaluate.smk (it reuses their rules).
 from claimbench.plan.style_shift import (
+    OWN_NOTES,
     WHOLE_SPLIT,
+    case_set_file,
     case_set_inputs,
     case_set_notes,
     case_set_predictions,
@@ -38,9 +40,9 @@ if CASE_SETS:
             test=LAYOUT.split("test"),
             shifted=rules.generate_synthetic.output.shifted,
         output:
-            test=f"{RESULTS}/data/split/test_{{cases}}.parquet",
+            test=case_set_file("notes", "{cases}", LAYOUT),
         wildcard_constraints:
-            cases="shifted|whole_shifted",
+            cases="|".join(OWN_NOTES),
         params:
             n_test_cases=lambda wc: None if wc.cases == "whole_shifted" else PREDICT.get("n_test_cases"),
             n_shifted_cases=lambda wc: None if wc.cases == "whole_shifted" else N_SHIFTED_CASES,
@@ -64,7 +66,7 @@ if CASE_SETS:
             index=rules.faiss_index.output.index,
             embeddings=rules.embed_train_notes.output.embeddings,
         output:
-            neighbours=f"{RESULTS}/retrieval/neighbours_{{cases}}.parquet",
+            neighbours=case_set_file("neighbours", "{cases}", LAYOUT),
         wildcard_constraints:
             cases="|".join(CASE_SETS),
         params:
@@ -83,9 +85,9 @@ if CASE_SETS:
             train=LAYOUT.split("train"),
             queries=lambda wc: [case_set_notes(wc.cases, LAYOUT)],
         output:
-            hints=f"{RESULTS}/retrieval/code_hints_{{cases}}.parquet",
+            hints=case_set_file("hints", "{cases}", LAYOUT),
         wildcard_constraints:
-            cases="shifted|whole_shifted",  # the whole split's normal notes are rule code_hints' own queries
+            cases="|".join(OWN_NOTES),  # the whole split's normal notes are rule code_hints' own queries
         params:
             **CODE_HINTS_PARAMS,
             lexical_k=[lexical_neighbour_count(config["retrieval"], "hint_neighbours")],

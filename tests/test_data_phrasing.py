@@ -11,7 +11,7 @@ import pytest
 from claimbench.data.dictation import ASSISTANT_ROLES
 from claimbench.data.phrasing import BANKS, PHRASING_FILE, _banks, load_bank, typo
 from claimbench.data.shift import shifted_test, with_shifted_notes
-from claimbench.plan.style_shift import shifted_files, shifted_inputs
+from claimbench.plan.style_shift import case_set_files, case_set_inputs
 from claimbench.data.synthetic import SyntheticSettings, generate_extract, generate_extract_and_shift
 
 
@@ -153,9 +153,9 @@ def test_shifted_predictions_read_the_shifted_files_and_keep_model_and_decoding(
     inputs = {"test": "results/data/split/test.parquet", "model": "results/finetune/x/merged",
               "neighbours": "results/retrieval/neighbours.parquet", "hints": "results/retrieval/code_hints.parquet",
               "decoding": "results/predictions/decoding/x.json", "train": "results/data/split/train.parquet"}
-    out = shifted_inputs(inputs)
+    out = case_set_inputs(inputs, "shifted")
     assert out["test"] == "results/data/split/test_shifted.parquet"
     assert out["neighbours"] == "results/retrieval/neighbours_shifted.parquet"
     assert out["hints"] == "results/retrieval/code_hints_shifted.parquet"
     assert {k: out[k] for k in ("model", "decoding", "train")} == {k: inputs[k] for k in ("model", "decoding", "train")}
-    assert set(shifted_files()) == {inputs["test"], inputs["neighbours"], inputs["hints"]}
+    assert set(case_set_files("shifted")) == {inputs["test"], inputs["neighbours"], inputs["hints"]}

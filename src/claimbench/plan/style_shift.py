@@ -15,6 +15,17 @@ from claimbench.plan.layout import LAYOUT, Layout
 
 CASE_SETS = ("shifted", "whole", "whole_shifted")
 WHOLE_SPLIT = ("whole", "whole_shifted")
+# the case sets with notes of their own (rule shift_test_notes), and so code hints of their own; "whole" reads the
+# test split and rule code_hints' answers for it
+OWN_NOTES = ("shifted", "whole_shifted")
+
+
+def case_set_file(kind: str, cases: str, layout: Layout = LAYOUT) -> str:
+    """Where a case set's ``notes``, ``neighbours`` or ``hints`` file is written; ``cases`` may be a wildcard
+    ("{cases}") for a rule's output."""
+    return {"notes": f"{layout.results}/data/split/test_{cases}.parquet",
+            "neighbours": f"{layout.results}/retrieval/neighbours_{cases}.parquet",
+            "hints": f"{layout.results}/retrieval/code_hints_{cases}.parquet"}[kind]
 
 
 def case_set_files(cases: str, layout: Layout = LAYOUT) -> dict[str, str]:
@@ -22,12 +33,11 @@ def case_set_files(cases: str, layout: Layout = LAYOUT) -> dict[str, str]:
     test split itself, and rule code_hints already answers every test note."""
     if cases not in CASE_SETS:
         raise ValueError(f"unknown case set {cases!r}; expected one of {', '.join(CASE_SETS)}")
-    whole = cases == "whole"
+    own = cases in OWN_NOTES
     return {
-        layout.split("test"): layout.split("test") if whole else f"{layout.results}/data/split/test_{cases}.parquet",
-        layout.neighbours("test"): f"{layout.results}/retrieval/neighbours_{cases}.parquet",
-        layout.code_hints("test"): (layout.code_hints("test") if whole
-                                    else f"{layout.results}/retrieval/code_hints_{cases}.parquet"),
+        layout.split("test"): case_set_file("notes", cases, layout) if own else layout.split("test"),
+        layout.neighbours("test"): case_set_file("neighbours", cases, layout),
+        layout.code_hints("test"): case_set_file("hints", cases, layout) if own else layout.code_hints("test"),
     }
 
 
@@ -46,22 +56,12 @@ def case_set_scores(cases: str, configuration: str, layout: Layout = LAYOUT) -> 
     return f"{layout.results}/evaluation/{cases}_cases/{configuration}.parquet"
 
 
-def shifted_files(layout: Layout = LAYOUT) -> dict[str, str]:
-    """A normal prediction input -> its style-shifted counterpart."""
-    return case_set_files("shifted", layout)
-
-
 def case_set_inputs(inputs: Mapping[str, str], cases: str, layout: Layout = LAYOUT) -> dict[str, str]:
     """Rule predict's inputs (claimbench.plan.predict.predict_inputs) with case set ``cases``' notes, their
     neighbours and their code hints in place of the normal ones; the model, training split and decoding choice
     stay."""
     files = case_set_files(cases, layout)
     return {key: files.get(path, path) for key, path in inputs.items()}
-
-
-def shifted_inputs(inputs: Mapping[str, str], layout: Layout = LAYOUT) -> dict[str, str]:
-    """``case_set_inputs`` of the style-shift check."""
-    return case_set_inputs(inputs, "shifted", layout)
 
 
 def shifted_configurations(config: Mapping, names: list[str]) -> list[str]:
