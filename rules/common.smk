@@ -17,6 +17,10 @@ REPORT_INPUTS = {}
 
 SPLIT_NAMES = ["train", "validation", "test"]
 
+# Every bootstrap interval in the report draws the same seeded resamples (claimbench.evaluation.bootstrap).
+BOOTSTRAP_RESAMPLES = config["evaluation"]["bootstrap"]["n_resamples"]
+BOOTSTRAP_SEED = config["evaluation"]["bootstrap"].get("seed", config["seed"])
+
 
 def raw_extract():
     """The extract to validate: the generated one, or the file config names (data.source)."""

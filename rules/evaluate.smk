@@ -80,8 +80,8 @@ rule evaluate_bootstrap:
     params:
         cases=EVAL_CASES,
         metas=EVAL_METAS,
-        n_resamples=config["evaluation"]["bootstrap"]["n_resamples"],
-        seed=config["evaluation"]["bootstrap"].get("seed", config["seed"]),
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        seed=BOOTSTRAP_SEED,
     log:
         f"{LOGS}/evaluate_bootstrap.log",
     benchmark:
@@ -154,8 +154,8 @@ rule evaluate_taxonomy:
         cases=EVAL_CASES,
         metas=EVAL_METAS,
         codesets=config["codesets"],
-        n_resamples=config["evaluation"]["bootstrap"]["n_resamples"],
-        seed=config["evaluation"]["bootstrap"].get("seed", config["seed"]),
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        seed=BOOTSTRAP_SEED,
     log:
         f"{LOGS}/evaluate_taxonomy.log",
     benchmark:

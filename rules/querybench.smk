@@ -165,8 +165,8 @@ rule querybench_taxonomy:
     params:
         querybench=QB_CONFIG,
         codesets=config["codesets"],
-        n_resamples=config["evaluation"]["bootstrap"]["n_resamples"],
-        seed=config["evaluation"]["bootstrap"].get("seed", config["seed"]),
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        seed=BOOTSTRAP_SEED,
     log:
         f"{LOGS}/querybench_taxonomy.log",
     benchmark:

@@ -152,6 +152,8 @@ if STYLE_SHIFT:
             normal=EVAL_CASES,
             shifted={name: case_set_scores("shifted", name, LAYOUT) for name in SHIFTED_CONFIGURATIONS},
             metas={name: case_set_predictions("shifted", name, "meta.json", LAYOUT) for name in SHIFTED_CONFIGURATIONS},
+            n_resamples=BOOTSTRAP_RESAMPLES,
+            seed=BOOTSTRAP_SEED,
         log:
             f"{LOGS}/evaluate_style_shift.log",
         benchmark:
@@ -182,8 +184,8 @@ if WHOLE_CONFIGURATIONS:
         params:
             normal={name: case_set_scores("whole", name, LAYOUT) for name in WHOLE_CONFIGURATIONS},
             shifted={name: case_set_scores("whole_shifted", name, LAYOUT) for name in WHOLE_CONFIGURATIONS},
-            n_resamples=config["evaluation"]["bootstrap"]["n_resamples"],
-            seed=config["evaluation"]["bootstrap"].get("seed", config["seed"]),
+            n_resamples=BOOTSTRAP_RESAMPLES,
+            seed=BOOTSTRAP_SEED,
         log:
             f"{LOGS}/evaluate_whole_split.log",
         benchmark:

@@ -1,5 +1,5 @@
-# Rule evaluate_style_shift: every configuration's F1 on normal and style-shifted notes of the same test encounters
-# (claimbench.evaluation.style_shift).
+# Rule evaluate_style_shift: every configuration's F1 on normal and style-shifted notes of the same test encounters,
+# and the drop with its paired bootstrap interval (claimbench.evaluation.style_shift).
 from claimbench.logs import redirect_to_log
 
 redirect_to_log(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
@@ -12,4 +12,6 @@ summarize_style_shift(
     meta_paths=dict(snakemake.params.metas),  # noqa: F821
     table_out=snakemake.output.table,  # noqa: F821
     figure_out=snakemake.output.figure,  # noqa: F821
+    n_resamples=int(snakemake.params.n_resamples),  # noqa: F821
+    seed=int(snakemake.params.seed),  # noqa: F821
 )

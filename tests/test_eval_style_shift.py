@@ -49,6 +49,29 @@ def test_normal_f1_is_over_the_shifted_cases_only_and_drop_is_the_difference(fra
     assert (table["n_cases"] == 2).all()
 
 
+def test_drop_interval_resamples_both_phrasings_with_the_same_encounters(frames):
+    normal, shifted = frames
+    table = style_shift_table(normal, shifted, ["knn", "reader"], n_resamples=200, seed=3)
+    rows = table.set_index(["configuration", "component", "notes"])
+    # knn loses 0.5 on each encounter: a resample that draws the same encounters for both phrasings loses 0.5 too
+    assert rows.loc[("knn", "icd10", "drop"), ["f1_lower", "f1_upper"]].tolist() == pytest.approx([0.5, 0.5])
+    assert rows.loc[("reader", "cpt", "drop"), ["f1_lower", "f1_upper"]].tolist() == pytest.approx([0.0, 0.0])
+    normal_interval = rows.loc[("knn", "icd10", "normal"), ["f1_lower", "f1_upper"]].tolist()
+    assert normal_interval[0] < 0.75 < normal_interval[1]  # an F1 alone still varies with the encounters drawn
+    assert style_shift_table(normal, shifted, ["knn"])["f1_lower"].isna().all()  # no resamples: no interval
+
+
+def test_drop_interval_spans_the_drop_where_encounters_lose_unequally():
+    ids = [f"E{i:02d}" for i in range(30)]
+    normal = {"lex": cases(ids, {eid: 1.0 for eid in ids})}
+    shifted = {"lex": cases(ids, {eid: float(i % 3 == 0) for i, eid in enumerate(ids)})}  # a third survive
+    drop = style_shift_table(normal, shifted, ["lex"], n_resamples=500, seed=0).set_index(["component", "notes"])
+    lower, value, upper = drop.loc[("cpt", "drop"), ["f1_lower", "f1", "f1_upper"]]
+    assert value == pytest.approx(2 / 3) and lower < value < upper
+    assert style_shift_display(style_shift_table(normal, shifted, ["lex"], 500, 0)).iloc[0]["CPT drop"] == (
+        f"+0.67 ({lower:+.2f}, {upper:+.2f})")
+
+
 def test_display_has_one_row_per_configuration_with_signed_drops(frames):
     display = style_shift_display(style_shift_table(*frames, ["knn", "reader"]))
     assert display["Configuration"].tolist() == ["knn", "reader"]
@@ -71,13 +94,14 @@ def test_rule_step_writes_table_figure_and_items(tmp_path, frames):
     table = summarize_style_shift({n: str(p["normal"]) for n, p in paths.items()},
                                   {n: str(p["shifted"]) for n, p in paths.items()},
                                   {n: str(p["meta"]) for n, p in paths.items()},
-                                  tmp_path / "style_shift.csv", tmp_path / "style_shift.png")
+                                  tmp_path / "style_shift.csv", tmp_path / "style_shift.png", n_resamples=50, seed=1)
     assert set(table["configuration"]) == {"knn", "reader"}
     assert (tmp_path / "style_shift.png").read_bytes()[:4] == b"\x89PNG"
     items = {item.id: item for item in report_items({"eval_style_shift": str(tmp_path / "style_shift.csv"),
                                                      "eval_style_shift_figure": str(tmp_path / "style_shift.png")})}
     assert float(items["style_shift/knn/icd10/drop/f1"].value) == pytest.approx(0.5)
     assert items["style_shift/knn/icd10/drop/f1"].focus == "knn"
+    assert float(items["style_shift/knn/icd10/drop/f1_lower"].value) == pytest.approx(0.5)
     assert items["style_shift/reader/cpt/shifted/n_cases"].value == "2"
     assert items["figure-style-shift"].data == [str(tmp_path / "style_shift.csv")]
 

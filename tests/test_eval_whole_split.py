@@ -7,7 +7,12 @@ import pytest
 from test_eval_style_shift import cases
 
 from claimbench.audit.items import report_items
-from claimbench.evaluation.whole_split import summarize_whole_split, whole_split_display, whole_split_table
+from claimbench.evaluation.whole_split import (
+    drop_comparison_display,
+    summarize_whole_split,
+    whole_split_display,
+    whole_split_table,
+)
 from claimbench.plan.style_shift import case_set_files, case_set_inputs, whole_split_configurations
 
 IDS = [f"E{i:02d}" for i in range(40)]
@@ -70,6 +75,26 @@ def test_table_compares_every_configuration_with_the_first_on_the_same_resamples
     assert (table["n_cases"] == len(IDS)).all()
 
 
+def test_drops_are_compared_with_the_references_on_the_same_resamples():
+    right = {eid: 1.0 for eid in IDS}
+    normal = {"lexicon": cases(IDS, right), "reader": cases(IDS, right), "copier": cases(IDS, right)}
+    shifted = {"lexicon": cases(IDS, {eid: float(i % 2) for i, eid in enumerate(IDS)}),  # loses half the encounters
+               "reader": cases(IDS, {eid: float(i % 10 != 0) for i, eid in enumerate(IDS)}),  # loses a tenth
+               "copier": cases(IDS, {eid: float(i % 2) for i, eid in enumerate(IDS)})}  # the reference's losses
+    table = whole_split_table(normal, shifted, n_resamples=300, seed=2).set_index(["configuration", "component"])
+    reader, copier, lexicon = table.loc[("reader", "icd10")], table.loc[("copier", "cpt")], table.loc[("lexicon", "cpt")]
+    assert reader["drop"] == pytest.approx(0.1) and reader["drop_lower"] < 0.1 < reader["drop_upper"]
+    assert reader["drop_less"] == pytest.approx(0.4) and reader["drop_less_lower"] > 0
+    assert reader["drop_verdict"] == "yes"  # drops less than the reference, the interval apart from zero
+    assert copier["drop_less"] == 0 and copier["drop_less_lower"] == copier["drop_less_upper"] == 0
+    assert copier["drop_verdict"] == "not separable"
+    assert np.isnan(lexicon["drop_less"]) and lexicon["drop_verdict"] == ""
+    display = drop_comparison_display(table.reset_index()).set_index("Configuration")
+    assert display.index.tolist() == ["reader", "copier"]  # the reference has no row
+    assert display.loc["reader", "ICD-10-CM: drops less"] == "yes"
+    assert display.loc["reader", "ICD-10-CM: lexicon's drop − its drop"].startswith("+0.40 [+0.")
+
+
 def test_display_and_report_items(frames, tmp_path):
     path = tmp_path / "whole_split.csv"
     summarize_whole_split({}, {}, 10, 1, path)
@@ -80,9 +105,10 @@ def test_display_and_report_items(frames, tmp_path):
     assert display["Configuration"].tolist() == ["knn", "reader", "twin"]
     reader = display.set_index("Configuration").loc["reader"]
     assert reader["CPT F1"].startswith("1.00 (1.00, 1.00)")
-    assert reader["CPT vs knn"].startswith("+0.50 [+0.") and reader["CPT drop"] == "+0.25"
+    assert reader["CPT vs knn"].startswith("+0.50 [+0.") and reader["CPT drop"] == "+0.25 (+0.25, +0.25)"
     assert display.set_index("Configuration").loc["knn", "CPT vs knn"] == "—"
     table.to_csv(path, index=False)
     items = {item.id: item.value for item in report_items({"eval_whole_split": path})}
     assert items["whole_split/reader/cpt/verdict"] == "yes"
     assert float(items["whole_split/reader/icd10/drop"]) == pytest.approx(0.25)
+    assert items["whole_split/reader/icd10/drop_verdict"] == "no"  # it loses 0.25, knn nothing

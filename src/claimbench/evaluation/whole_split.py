@@ -6,8 +6,9 @@ the narrower intervals the larger sample gives.
 
 One row per configuration and component: F1 with its bootstrap 95% interval (``bootstrap.py``, the same resamples as
 the report's other intervals), the paired difference from the reference configuration (the first listed) with its
-paired interval and verdict (``paired.py``), and F1 on the style-shifted notes with the drop
-(``style_shift.py``).
+paired interval and verdict (``paired.py``), F1 on the style-shifted notes with the drop and its paired interval
+(``style_shift.py``), and the drop set against the reference's: the reference's drop minus this one (positive:
+this configuration loses less on the new wording), its paired interval and verdict (**yes**: it drops less).
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ import pandas as pd
 from claimbench.evaluation.bootstrap import bootstrap_configurations, bootstrap_intervals
 from claimbench.evaluation.metrics import COMPONENT_LABELS, COMPONENTS
 from claimbench.evaluation.paired import f1_replicates, paired_difference, paired_verdict
-from claimbench.evaluation.style_shift import style_shift_table
+from claimbench.evaluation.style_shift import (
+    drop_replicates,
+    paired_case_sets,
+    signed_with_interval,
+    style_shift_table,
+)
 
 COLUMNS = ["configuration", "component", "n_cases", "f1", "f1_lower", "f1_upper", "reference", "difference",
-           "difference_lower", "difference_upper", "verdict", "f1_shifted", "drop"]
+           "difference_lower", "difference_upper", "verdict", "f1_shifted", "drop", "drop_lower", "drop_upper",
+           "drop_less", "drop_less_lower", "drop_less_upper", "drop_verdict"]
 
 
 def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, pd.DataFrame], n_resamples: int,
@@ -38,7 +45,9 @@ def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, 
     replicates = bootstrap_configurations(normal, n_resamples=n_resamples, seed=seed)
     intervals = bootstrap_intervals(replicates).set_index(["configuration", "component", "metric"])
     f1 = f1_replicates(replicates)
-    shift = style_shift_table(normal, shifted, names).set_index(["configuration", "component", "notes"])
+    shift = style_shift_table(normal, shifted, names, n_resamples, seed).set_index(
+        ["configuration", "component", "notes"])
+    drops = drop_replicates(paired_case_sets(normal, shifted, names), n_resamples, seed)
     reference = names[0]
     rows = []
     for name in names:
@@ -47,6 +56,10 @@ def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, 
             difference = paired_difference(value - float(shift.loc[(reference, component, "normal"), "f1"]),
                                            f1[(reference, component)], f1[(name, component)])
             own = name == reference
+            drop = shift.loc[(name, component, "drop")]
+            less = paired_difference(float(shift.loc[(reference, component, "drop"), "f1"]) - float(drop["f1"]),
+                                     drops.get((name, component), {}).get("drop"),
+                                     drops.get((reference, component), {}).get("drop"))
             rows.append({
                 "configuration": name, "component": component, "n_cases": len(normal[name]), "f1": value,
                 "f1_lower": intervals.loc[(name, component, "f1"), "lower"],
@@ -57,14 +70,19 @@ def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, 
                 "difference_upper": np.nan if own else difference.upper,
                 "verdict": "" if own else paired_verdict(difference),
                 "f1_shifted": float(shift.loc[(name, component, "shifted"), "f1"]),
-                "drop": float(shift.loc[(name, component, "drop"), "f1"]),
+                "drop": float(drop["f1"]), "drop_lower": float(drop["f1_lower"]),
+                "drop_upper": float(drop["f1_upper"]),
+                "drop_less": np.nan if own else less.value,
+                "drop_less_lower": np.nan if own else less.lower,
+                "drop_less_upper": np.nan if own else less.upper,
+                "drop_verdict": "" if own else paired_verdict(less),
             })
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def whole_split_display(table: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration: per component F1 (interval), the paired difference from the reference
-    [interval], and the drop on style-shifted notes."""
+    [interval], and the drop on style-shifted notes (interval)."""
     out = []
     for name, rows in table.groupby("configuration", sort=False):
         row = {"Configuration": name, "Cases": int(rows["n_cases"].max())}
@@ -75,7 +93,23 @@ def whole_split_display(table: pd.DataFrame) -> pd.DataFrame:
             row[f"{label} vs {r['reference']}"] = ("—" if not np.isfinite(r["difference"]) else
                                                     f"{r['difference']:+.2f} [{r['difference_lower']:+.2f}, "
                                                     f"{r['difference_upper']:+.2f}]")
-            row[f"{label} drop"] = f"{r['drop']:+.2f}"
+            row[f"{label} drop"] = signed_with_interval(r["drop"], r["drop_lower"], r["drop_upper"])
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def drop_comparison_display(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration other than the reference: per component the reference's drop minus its own
+    [paired interval] and the verdict on "drops less than the reference"."""
+    out = []
+    for name, rows in table[table.configuration != table.reference].groupby("configuration", sort=False):
+        row = {"Configuration": name}
+        for component in COMPONENTS:
+            r = rows[rows.component == component].iloc[0]
+            label = COMPONENT_LABELS[component]
+            row[f"{label}: {r['reference']}'s drop − its drop"] = (
+                f"{r['drop_less']:+.2f} [{r['drop_less_lower']:+.2f}, {r['drop_less_upper']:+.2f}]")
+            row[f"{label}: drops less"] = r["drop_verdict"]
         out.append(row)
     return pd.DataFrame(out)
 
