@@ -80,7 +80,13 @@ def style_shift_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, 
     shifted sample's encounters only; drop = normal - shifted. A configuration that did not run (absent from
     ``shifted``) has no rows."""
     pairs = paired_case_sets(normal, shifted, configurations)
-    replicates = drop_replicates(pairs, n_resamples, seed)
+    return pairs_table(pairs, drop_replicates(pairs, n_resamples, seed))
+
+
+def pairs_table(pairs: Mapping[str, Mapping[str, pd.DataFrame]],
+                replicates: Mapping[tuple[str, str], Mapping[str, np.ndarray]]) -> pd.DataFrame:
+    """``style_shift_table`` from ``paired_case_sets`` and their ``drop_replicates`` (for a caller that also needs
+    the replicates)."""
     rows = []
     for name, both in pairs.items():
         scores = {notes: summarize_codes(cases, COMPONENTS).set_index("component") for notes, cases in both.items()}

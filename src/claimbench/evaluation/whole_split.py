@@ -20,13 +20,8 @@ import pandas as pd
 
 from claimbench.evaluation.bootstrap import bootstrap_configurations, bootstrap_intervals
 from claimbench.evaluation.metrics import COMPONENT_LABELS, COMPONENTS
-from claimbench.evaluation.paired import f1_replicates, paired_difference, paired_verdict
-from claimbench.evaluation.style_shift import (
-    drop_replicates,
-    paired_case_sets,
-    signed_with_interval,
-    style_shift_table,
-)
+from claimbench.evaluation.paired import Difference, f1_replicates, paired_difference, paired_verdict
+from claimbench.evaluation.style_shift import drop_replicates, paired_case_sets, pairs_table, signed_with_interval
 
 COLUMNS = ["configuration", "component", "n_cases", "f1", "f1_lower", "f1_upper", "reference", "difference",
            "difference_lower", "difference_upper", "verdict", "f1_shifted", "drop", "drop_lower", "drop_upper",
@@ -45,9 +40,9 @@ def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, 
     replicates = bootstrap_configurations(normal, n_resamples=n_resamples, seed=seed)
     intervals = bootstrap_intervals(replicates).set_index(["configuration", "component", "metric"])
     f1 = f1_replicates(replicates)
-    shift = style_shift_table(normal, shifted, names, n_resamples, seed).set_index(
-        ["configuration", "component", "notes"])
-    drops = drop_replicates(paired_case_sets(normal, shifted, names), n_resamples, seed)
+    pairs = paired_case_sets(normal, shifted, names)
+    drops = drop_replicates(pairs, n_resamples, seed)
+    shift = pairs_table(pairs, drops).set_index(["configuration", "component", "notes"])
     reference = names[0]
     rows = []
     for name in names:
@@ -90,9 +85,8 @@ def whole_split_display(table: pd.DataFrame) -> pd.DataFrame:
             r = rows[rows.component == component].iloc[0].to_dict()  # a dict: a Series' .drop is a method
             label = COMPONENT_LABELS[component]
             row[f"{label} F1"] = f"{r['f1']:.2f} ({r['f1_lower']:.2f}, {r['f1_upper']:.2f})"
-            row[f"{label} vs {r['reference']}"] = ("—" if not np.isfinite(r["difference"]) else
-                                                    f"{r['difference']:+.2f} [{r['difference_lower']:+.2f}, "
-                                                    f"{r['difference_upper']:+.2f}]")
+            row[f"{label} vs {r['reference']}"] = str(Difference(r["difference"], r["difference_lower"],
+                                                                 r["difference_upper"]))
             row[f"{label} drop"] = signed_with_interval(r["drop"], r["drop_lower"], r["drop_upper"])
         out.append(row)
     return pd.DataFrame(out)
@@ -107,8 +101,8 @@ def drop_comparison_display(table: pd.DataFrame) -> pd.DataFrame:
         for component in COMPONENTS:
             r = rows[rows.component == component].iloc[0]
             label = COMPONENT_LABELS[component]
-            row[f"{label}: {r['reference']}'s drop − its drop"] = (
-                f"{r['drop_less']:+.2f} [{r['drop_less_lower']:+.2f}, {r['drop_less_upper']:+.2f}]")
+            row[f"{label}: {r['reference']}'s drop − its drop"] = str(Difference(r["drop_less"], r["drop_less_lower"],
+                                                                            r["drop_less_upper"]))
             row[f"{label}: drops less"] = r["drop_verdict"]
         out.append(row)
     return pd.DataFrame(out)
