@@ -14,7 +14,18 @@ and scores ICD-10-CM on the normal and the held-out bank's notes, with the drop'
   numbering (dictated notes separate headings every way), and with ``+pairs`` adds each two adjacent list items
   as one clause ("walking, wobbly");
 - ``single-finding`` / ``single-finding-uncoded``: a training clause that holds a shorter coded clause of its line (a
-  sentence listing several findings) is no anchor, or an uncoded one, instead of an anchor carrying every code.
+  sentence listing several findings) is no anchor, or an uncoded one, instead of an anchor carrying every code;
+- ``no-heading-clauses``: a clause that is only a heading casts no vote ("PMH:" before a numbered list, "Dx post."
+  opening its line);
+- ``nearest-silent``: a clause whose single nearest anchor is an uncoded clause votes for nothing;
+- ``parts-vote``: a note's sentence that lists several things votes only through its parts, so a list of findings
+  does not meet a training list of other findings (the training anchors as built);
+- ``wider-k``: 20 and 40 neighbours added to the choice (10, the grid's largest, is what it chooses);
+- ``subcategory-siblings`` / ``category-siblings``: description anchors also for every code that shares a training
+  claim code's subcategory ("H40.1") or category ("H40"), so a finding no training claim codes meets its own code.
+
+Beside the F1s it counts the ICD-10-CM errors: false codes, missed codes, and of the missed ones those no clause voted
+for and those no training claim holds (``error_counts``).
 
     PYTHONPATH=src .venv/bin/python experiments/icd_shift_probes_validation.py --results results [--probes ...]
 """
@@ -35,7 +46,8 @@ from validation_run import ROOT
 from claimbench.grounding import evidence
 
 AS_BUILT = {"note_clauses": evidence.note_clauses, "build_anchors": evidence.build_anchors,
-            "description_anchors": evidence.description_anchors}
+            "description_anchors": evidence.description_anchors, "clause_votes": evidence.clause_votes, "KS": evidence.KS,
+            "case_scores": evidence.case_scores}
 _ANY_HEADING = re.compile(r"^\s*[A-Za-z][A-Za-z0-9 ()/&'.#]{0,40}?\s*(?::|=|--?|\u2013)\s+")
 _NUMBER = re.compile(r"^\(?\d+[.)]\s*")
 _ITEMS = re.compile(r"\s*[,;]\s+|\s+(?:and|&)\s+|(?:^|\s)\(?\d+[.)]\s+")
@@ -60,6 +72,50 @@ def heading_clauses(note: str, pairs: bool = False) -> list[tuple[int, str]]:
                 out += [(i, p) for p in items]
                 out += [(i, f"{a}, {b}") for a, b in zip(items, items[1:])] if pairs else []
     return list(dict.fromkeys(out))
+
+
+_MARKER_END = re.compile(r"(?::|=|--?|\u2013)$")
+
+
+def without_heading_clauses(note: str) -> list[tuple[int, str]]:
+    """note_clauses less the clauses that are only a heading: one ended by a heading marker ("PMH:" before a
+    numbered list), or a sentence of at most three words that opens its line with more text after it ("Dx post.
+    Same as preoperative")."""
+    lines = str(note).split("\n")
+    out = []
+    for i, text in AS_BUILT["note_clauses"](note):
+        body = evidence._HEADER.sub("", lines[i], count=1).strip()
+        opens_line = body.startswith(text) and len(body) > len(text) + 2
+        if _MARKER_END.search(text) or (opens_line and len(text.split()) <= 3 and body[len(text)] == "."):
+            continue
+        out.append((i, text))
+    return out
+
+
+def parts_only_clauses(note: str) -> list[tuple[int, str]]:
+    """note_clauses less each sentence that is split into parts: only its parts vote."""
+    clauses = AS_BUILT["note_clauses"](note)
+    return [(i, text) for i, text in clauses
+            if not any(j == i and other != text and other in text for j, other in clauses)]
+
+
+def parts_vote_scores(cases, anchors, embedder, ks=evidence.KS, batch_size=64):
+    """case_scores with the notes' sentences that list several things voting only through their parts (the training
+    anchors unchanged)."""
+    evidence.note_clauses = parts_only_clauses
+    try:
+        return AS_BUILT["case_scores"](cases, anchors, embedder, ks, batch_size)
+    finally:
+        evidence.note_clauses = AS_BUILT["note_clauses"]
+
+
+def nearest_silent_votes(query_vectors, anchors, k):
+    """clause_votes, but a clause whose single nearest anchor is an uncoded clause votes for nothing."""
+    votes = AS_BUILT["clause_votes"](query_vectors, anchors, k)
+    if not len(query_vectors):
+        return votes
+    nearest = np.argmax(query_vectors @ anchors.vectors.T, axis=1)
+    return [v if anchors.codes[n] else {} for v, n in zip(votes, nearest)]
 
 
 def single_finding_anchors(uncoded: bool):
@@ -133,6 +189,31 @@ def wordnet_anchors(gloss: bool, nltk_data: Path):
     return anchors
 
 
+def sibling_anchors(level: int):
+    """description_anchors over the training claims' codes and every other code of their categories (the first
+    ``level`` characters): a finding whose code no training claim holds still meets its own description."""
+    def anchors(icd10_codes, codesets, related_terms=False):
+        seen = list(dict.fromkeys(icd10_codes))
+        prefixes = {code[:level] for code in seen}
+        siblings = [code for code in dict.fromkeys(codesets["icd10cm"].codes) if code[:level] in prefixes]
+        return AS_BUILT["description_anchors"](seen + siblings, codesets, related_terms)
+    return anchors
+
+
+def error_counts(cases, claims, icd_scores, train_codes: set) -> dict:
+    """ICD-10-CM false and missed codes over ``cases``, and of the missed ones those no clause voted for and those
+    no training claim holds (no anchor carries them, so no setting can claim them)."""
+    counts = {"false": 0, "missed": 0, "missed_no_vote": 0, "missed_unseen": 0}
+    for gold, claim, scores in zip(cases["icd10"], claims, icd_scores):
+        gold, claimed = {str(c) for c in gold}, set(claim.icd10)
+        missed = gold - claimed
+        counts["false"] += len(claimed - gold)
+        counts["missed"] += len(missed)
+        counts["missed_no_vote"] += sum(not scores.get(c) for c in missed)
+        counts["missed_unseen"] += len(missed - train_codes)
+    return counts
+
+
 def probes(nltk_data: Path) -> dict:
     return {
         "as-built": {},
@@ -142,6 +223,14 @@ def probes(nltk_data: Path) -> dict:
         "headings+pairs": {"note_clauses": lambda note: heading_clauses(note, pairs=True)},
         "single-finding": {"build_anchors": single_finding_anchors(uncoded=False)},
         "single-finding-uncoded": {"build_anchors": single_finding_anchors(uncoded=True)},
+        "no-heading-clauses": {"note_clauses": without_heading_clauses},
+        "category-siblings": {"description_anchors": sibling_anchors(3)},
+        "subcategory-siblings": {"description_anchors": sibling_anchors(5)},
+        "parts-vote": {"case_scores": parts_vote_scores},
+        "wider-k": {"KS": (*evidence.KS, 20, 40)},
+        "nearest-silent": {"clause_votes": nearest_silent_votes},
+        "no-heading-clauses+nearest-silent": {"note_clauses": without_heading_clauses,
+                                              "clause_votes": nearest_silent_votes},
     }
 
 
@@ -178,23 +267,33 @@ def main(argv=None) -> int:
                                        config.get("codesets"), train=train)
         record = evidence.select_settings(coder, validation)
         chosen = evidence.chosen_settings(record)
-        scored = {}
+        scored, errors = {}, {}
+        train_codes = {str(c) for codes in train["icd10"] for c in codes}
         for notes, cases in (("normal", validation), ("shifted", shifted)):
             scores = coder.scores(cases, sorted({s.k for s in chosen.values()}))
+            claims = coder.claims(cases, scores, chosen)
             answers = pd.DataFrame({"encounter_id": cases["encounter_id"].astype(str).tolist(),
-                                    "generated_text": [render_claim(c) for c in coder.claims(cases, scores, chosen)]})
+                                    "generated_text": [render_claim(c) for c in claims]})
             scored[notes] = {name: score_cases(cases, answers, ReferenceSets(None, None, None), scorer=None)}
+            errors[notes] = error_counts(cases, claims, scores[chosen["icd10cm"].k]["icd10cm"], train_codes)
         table = style_shift_table(scored["normal"], scored["shifted"], [name], int(bootstrap["n_resamples"]),
                                   int(bootstrap.get("seed", config["seed"])))
         icd = table[table.component == "icd10"].set_index("notes")
         figures[name] = {"chosen": record["chosen"]["icd10cm"],
                          **{notes: round(float(icd.loc[notes, "f1"]), 3) for notes in ("normal", "shifted", "drop")},
-                         "drop_interval": [round(float(icd.loc["drop", c]), 3) for c in ("f1_lower", "f1_upper")]}
+                         "drop_interval": [round(float(icd.loc["drop", c]), 3) for c in ("f1_lower", "f1_upper")],
+                         "errors": errors}
         print(name, json.dumps(figures[name]), f"({time.perf_counter() - started:.0f} s)", flush=True)
     print(f"\n{len(validation)} validation notes | probe | ICD-10-CM F1 normal / held-out bank | drop (95% interval)")
     for name, f in figures.items():
         print(f"{name} | {f['normal']:.2f} / {f['shifted']:.2f} | {f['drop']:+.2f} "
               f"({f['drop_interval'][0]:+.2f}, {f['drop_interval'][1]:+.2f})")
+    print("\nICD-10-CM codes | false, normal / held-out bank | missed | missed with no vote | missed, no training claim "
+          "holds the code")
+    for name, f in figures.items():
+        e = f["errors"]
+        print(f"{name} | " + " | ".join(f"{e['normal'][c]} / {e['shifted'][c]}"
+                                        for c in ("false", "missed", "missed_no_vote", "missed_unseen")))
     if args.out:
         Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
