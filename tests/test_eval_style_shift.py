@@ -13,17 +13,20 @@ from claimbench.evaluation.style_shift import (
     style_shift_figure,
     style_shift_table,
     summarize_style_shift,
+    unchanged_share,
 )
 
 
 def cases(ids, score):
-    """Scored cases as rule evaluate_cases writes them: every component with precision = recall = ``score[eid]``."""
+    """Scored cases as rule evaluate_cases writes them: every component with precision = recall = ``score[eid]``, the
+    answer the gold "x" where that is 1 and a guess named by the score elsewhere (so equal scores, equal answers)."""
     rows = []
     for eid in ids:
         row = {"encounter_id": eid}
         for component in (*COMPONENTS, "modifier_set"):
             row.update({f"{component}_precision": score[eid], f"{component}_recall": score[eid],
-                        f"{component}_full_match": score[eid] == 1.0, f"gold_{component}": ["x"]})
+                        f"{component}_full_match": score[eid] == 1.0, f"gold_{component}": ["x"],
+                        f"pred_{component}": ["x"] if score[eid] == 1.0 else [f"guess-{score[eid]}"]})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -70,6 +73,19 @@ def test_drop_interval_spans_the_drop_where_encounters_lose_unequally():
     assert value == pytest.approx(2 / 3) and lower < value < upper
     assert style_shift_display(style_shift_table(normal, shifted, ["lex"], 500, 0)).iloc[0]["CPT drop"] == (
         f"+0.67 ({lower:+.2f}, {upper:+.2f})")
+
+
+def test_unchanged_share_compares_each_encounters_codes_as_sets():
+    import numpy as np
+
+    normal = pd.DataFrame({"encounter_id": ["E1", "E2", "E3", "E4"],
+                           "pred_icd10": [["A", "B"], ["C"], [], ["D"]]})
+    # another order, codes as the numpy arrays read back from parquet, E4 not shifted
+    shifted = pd.DataFrame({"encounter_id": ["E3", "E1", "E2"],
+                            "pred_icd10": [np.array([], dtype=str), np.array(["B", "A"]), np.array(["C", "X"])]})
+    assert unchanged_share({"normal": normal, "shifted": shifted}, "icd10") == pytest.approx(2 / 3)  # E1, E3
+    empty = shifted.iloc[:0]
+    assert np.isnan(unchanged_share({"normal": normal, "shifted": empty}, "icd10"))
 
 
 def test_display_has_one_row_per_configuration_with_signed_drops(frames):

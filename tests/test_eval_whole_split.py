@@ -72,6 +72,8 @@ def test_table_compares_every_configuration_with_the_first_on_the_same_resamples
     assert twin["difference"] == 0 and twin["difference_lower"] == twin["difference_upper"] == 0
     assert twin["verdict"] == "not separable"
     assert reader["f1_shifted"] == pytest.approx(0.75) and reader["drop"] == pytest.approx(0.25)
+    # knn answers every note alike in both phrasings (and loses nothing); the reader changes every answer
+    assert knn["unchanged"] == 1.0 and reader["unchanged"] == 0.0
     assert (table["n_cases"] == len(IDS)).all()
 
 
@@ -107,8 +109,11 @@ def test_display_and_report_items(frames, tmp_path):
     assert reader["CPT F1"].startswith("1.00 (1.00, 1.00)")
     assert reader["CPT vs knn"].startswith("+0.50 [+0.") and reader["CPT drop"] == "+0.25 (+0.25, +0.25)"
     assert display.set_index("Configuration").loc["knn", "CPT vs knn"] == "—"
+    assert reader["CPT same answer"] == "0.00"
+    assert display.set_index("Configuration").loc["knn", "CPT same answer"] == "1.00"
     table.to_csv(path, index=False)
     items = {item.id: item.value for item in report_items({"eval_whole_split": path})}
     assert items["whole_split/reader/cpt/verdict"] == "yes"
     assert float(items["whole_split/reader/icd10/drop"]) == pytest.approx(0.25)
     assert items["whole_split/reader/icd10/drop_verdict"] == "no"  # it loses 0.25, knn nothing
+    assert float(items["whole_split/knn/icd10/unchanged"]) == 1.0

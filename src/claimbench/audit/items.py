@@ -64,8 +64,8 @@ TABLES = {
                          ("f1", "f1_lower", "f1_upper", "n_cases")),
     "whole_split": Table("eval_whole_split", ("configuration", "component"),
                          ("f1", "f1_lower", "f1_upper", "difference", "difference_lower", "difference_upper", "verdict",
-                          "f1_shifted", "drop", "drop_lower", "drop_upper", "drop_less", "drop_less_lower",
-                          "drop_less_upper", "drop_verdict", "n_cases")),
+                          "f1_shifted", "drop", "drop_lower", "drop_upper", "unchanged", "drop_less",
+                          "drop_less_lower", "drop_less_upper", "drop_verdict", "n_cases")),
     "querybench-exact_match": Table("querybench_exact_match", ("Source", "Model"), configuration_key=None,
                                     cited_column="Source"),
 }

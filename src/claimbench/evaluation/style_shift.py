@@ -65,6 +65,19 @@ def drop_replicates(pairs: Mapping[str, Mapping[str, pd.DataFrame]], n_resamples
     return out
 
 
+def unchanged_share(both: Mapping[str, pd.DataFrame], component: str) -> float:
+    """The share of the shifted notes' encounters whose predicted ``component`` codes are the same set as on the
+    normal notes (NaN with none): how far the answer depends on the wording at all. A configuration whose codes do
+    not follow the findings' words (a copied neighbour's claim) keeps its answer, right or wrong, and so loses
+    nothing on new wording."""
+    column = f"pred_{component}"
+    normal = dict(zip(both["normal"]["encounter_id"].astype(str), both["normal"][column]))
+    same = [frozenset(codes) == frozenset(normal[encounter])
+            for encounter, codes in zip(both["shifted"]["encounter_id"].astype(str), both["shifted"][column])
+            if encounter in normal]
+    return float(np.mean(same)) if same else float("nan")
+
+
 def _interval(replicates: np.ndarray | None) -> tuple[float, float]:
     if replicates is None or not len(replicates):
         return float("nan"), float("nan")

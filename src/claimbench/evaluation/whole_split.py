@@ -7,8 +7,10 @@ the narrower intervals the larger sample gives.
 One row per configuration and component: F1 with its bootstrap 95% interval (``bootstrap.py``, the same resamples as
 the report's other intervals), the paired difference from the reference configuration (the first listed) with its
 paired interval and verdict (``paired.py``), F1 on the style-shifted notes with the drop and its paired interval
-(``style_shift.py``), and the drop set against the reference's: the reference's drop minus this one (positive:
-this configuration loses less on the new wording), its paired interval and verdict (**yes**: it drops less).
+(``style_shift.py``), the share of encounters whose answer is the same set of codes in both phrasings
+(``style_shift.unchanged_share``: it tells a drop near zero from not reading the findings' words at all), and the
+drop set against the reference's: the reference's drop minus this one (positive: this configuration loses less on
+the new wording), its paired interval and verdict (**yes**: it drops less).
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ import pandas as pd
 from claimbench.evaluation.bootstrap import bootstrap_configurations, bootstrap_intervals
 from claimbench.evaluation.metrics import COMPONENT_LABELS, COMPONENTS
 from claimbench.evaluation.paired import Difference, f1_replicates, paired_difference, paired_verdict
-from claimbench.evaluation.style_shift import drop_replicates, paired_case_sets, pairs_table, signed_with_interval
+from claimbench.evaluation.style_shift import (
+    drop_replicates,
+    paired_case_sets,
+    pairs_table,
+    signed_with_interval,
+    unchanged_share,
+)
 
 COLUMNS = ["configuration", "component", "n_cases", "f1", "f1_lower", "f1_upper", "reference", "difference",
            "difference_lower", "difference_upper", "verdict", "f1_shifted", "drop", "drop_lower", "drop_upper",
-           "drop_less", "drop_less_lower", "drop_less_upper", "drop_verdict"]
+           "unchanged", "drop_less", "drop_less_lower", "drop_less_upper", "drop_verdict"]
 
 
 def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, pd.DataFrame], n_resamples: int,
@@ -67,6 +75,7 @@ def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, 
                 "f1_shifted": float(shift.loc[(name, component, "shifted"), "f1"]),
                 "drop": float(drop["f1"]), "drop_lower": float(drop["f1_lower"]),
                 "drop_upper": float(drop["f1_upper"]),
+                "unchanged": unchanged_share(pairs[name], component),
                 "drop_less": np.nan if own else less.value,
                 "drop_less_lower": np.nan if own else less.lower,
                 "drop_less_upper": np.nan if own else less.upper,
@@ -77,7 +86,7 @@ def whole_split_table(normal: Mapping[str, pd.DataFrame], shifted: Mapping[str, 
 
 def whole_split_display(table: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration: per component F1 (interval), the paired difference from the reference
-    [interval], and the drop on style-shifted notes (interval)."""
+    [interval], the drop on style-shifted notes (interval) and the share of answers unchanged by the new wording."""
     out = []
     for name, rows in table.groupby("configuration", sort=False):
         row = {"Configuration": name, "Cases": int(rows["n_cases"].max())}
@@ -88,6 +97,7 @@ def whole_split_display(table: pd.DataFrame) -> pd.DataFrame:
             row[f"{label} vs {r['reference']}"] = str(Difference(r["difference"], r["difference_lower"],
                                                                  r["difference_upper"]))
             row[f"{label} drop"] = signed_with_interval(r["drop"], r["drop_lower"], r["drop_upper"])
+            row[f"{label} same answer"] = f"{r['unchanged']:.2f}"
         out.append(row)
     return pd.DataFrame(out)
 
