@@ -67,9 +67,9 @@ def drop_replicates(pairs: Mapping[str, Mapping[str, pd.DataFrame]], n_resamples
 
 def unchanged_share(both: Mapping[str, pd.DataFrame], component: str) -> float:
     """The share of the shifted notes' encounters whose predicted ``component`` codes are the same set as on the
-    normal notes (NaN with none): how far the answer depends on the wording at all. A configuration whose codes do
-    not follow the findings' words (a copied neighbour's claim) keeps its answer, right or wrong, and so loses
-    nothing on new wording."""
+    normal notes (NaN with none): how far the answer moves with the wording at all. A drop near zero where the
+    answers move is one set of mostly wrong codes swapped for another (a different neighbour's claim), not a reading
+    that survives new words."""
     column = f"pred_{component}"
     normal = dict(zip(both["normal"]["encounter_id"].astype(str), both["normal"][column]))
     same = [frozenset(codes) == frozenset(normal[encounter])

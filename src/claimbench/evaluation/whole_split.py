@@ -8,7 +8,7 @@ One row per configuration and component: F1 with its bootstrap 95% interval (``b
 the report's other intervals), the paired difference from the reference configuration (the first listed) with its
 paired interval and verdict (``paired.py``), F1 on the style-shifted notes with the drop and its paired interval
 (``style_shift.py``), the share of encounters whose answer is the same set of codes in both phrasings
-(``style_shift.unchanged_share``: it tells a drop near zero from not reading the findings' words at all), and the
+(``style_shift.unchanged_share``: beside a drop near zero, whether the answers held or moved among wrong codes), and the
 drop set against the reference's: the reference's drop minus this one (positive: this configuration loses less on
 the new wording), its paired interval and verdict (**yes**: it drops less).
 """
