@@ -46,8 +46,8 @@ from validation_run import ROOT
 from claimbench.grounding import evidence
 
 AS_BUILT = {"note_clauses": evidence.note_clauses, "build_anchors": evidence.build_anchors,
-            "description_anchors": evidence.description_anchors, "clause_votes": evidence.clause_votes, "KS": evidence.KS,
-            "case_scores": evidence.case_scores}
+            "description_anchors": evidence.description_anchors, "clause_votes": evidence.clause_votes,
+            "KS": evidence.KS, "case_scores": evidence.case_scores}
 _ANY_HEADING = re.compile(r"^\s*[A-Za-z][A-Za-z0-9 ()/&'.#]{0,40}?\s*(?::|=|--?|\u2013)\s+")
 _NUMBER = re.compile(r"^\(?\d+[.)]\s*")
 _ITEMS = re.compile(r"\s*[,;]\s+|\s+(?:and|&)\s+|(?:^|\s)\(?\d+[.)]\s+")
@@ -288,8 +288,8 @@ def main(argv=None) -> int:
     for name, f in figures.items():
         print(f"{name} | {f['normal']:.2f} / {f['shifted']:.2f} | {f['drop']:+.2f} "
               f"({f['drop_interval'][0]:+.2f}, {f['drop_interval'][1]:+.2f})")
-    print("\nICD-10-CM codes | false, normal / held-out bank | missed | missed with no vote | missed, no training claim "
-          "holds the code")
+    print("\nICD-10-CM codes | false, normal / held-out bank | missed | missed with no vote | "
+          "missed, no training claim holds the code")
     for name, f in figures.items():
         e = f["errors"]
         print(f"{name} | " + " | ".join(f"{e['normal'][c]} / {e['shifted'][c]}"

@@ -56,11 +56,16 @@ def f1_replicates(replicates: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]
             for (c, k), group in f1.groupby(["configuration", "component"], sort=False)}
 
 
+def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """The ``level`` percentile interval of bootstrap replicates along the first axis: rows lower and upper."""
+    tail = (1 - level) / 2
+    return np.quantile(replicates, [tail, 1 - tail], axis=0)
+
+
 def difference_intervals(low: np.ndarray, high: np.ndarray, level: float = 0.95) -> np.ndarray:
     """Percentile intervals of ``high - low`` replicate by replicate: arrays (n_resamples x k) -> (2 x k), rows
     lower and upper. Vectorised over the k comparisons (benchmarks/bootstrap_speed.py times it)."""
-    tail = (1 - level) / 2
-    return np.quantile(np.asarray(high) - np.asarray(low), [tail, 1 - tail], axis=0)
+    return percentile_interval(np.asarray(high) - np.asarray(low), level)
 
 
 def paired_difference(value: float, low: np.ndarray | None, high: np.ndarray | None, level: float = 0.95) -> Difference:

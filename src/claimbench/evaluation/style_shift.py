@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from claimbench.evaluation.bootstrap import bootstrap_configurations  # noqa: E402
 from claimbench.evaluation.metrics import COMPONENT_LABELS, COMPONENTS, summarize_codes  # noqa: E402
-from claimbench.evaluation.paired import f1_replicates  # noqa: E402
+from claimbench.evaluation.paired import f1_replicates, percentile_interval  # noqa: E402
 
 NOTES = ("normal", "shifted")
 COLUMNS = ["configuration", "component", "notes", "f1", "f1_lower", "f1_upper", "precision", "recall", "n_cases"]
@@ -81,8 +81,7 @@ def unchanged_share(both: Mapping[str, pd.DataFrame], component: str) -> float:
 def _interval(replicates: np.ndarray | None) -> tuple[float, float]:
     if replicates is None or not len(replicates):
         return float("nan"), float("nan")
-    tail = (1 - LEVEL) / 2
-    lower, upper = np.quantile(replicates, [tail, 1 - tail])
+    lower, upper = percentile_interval(replicates, LEVEL)
     return float(lower), float(upper)
 
 
